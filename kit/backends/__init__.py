@@ -1,0 +1,26 @@
+"""Training backends by name, imported only when chosen.
+
+Each is ``train(rows, resolved, hw, out_dir) -> metrics`` and saves a LoRA adapter (and its
+tokenizer) into ``out_dir``. Training runs in a worker process (kit.backends.worker) so that
+Unsloth is the first thing imported there and a crash or OOM cannot take the sweep down with it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from collections.abc import Callable
+
+BACKENDS = {
+    "hf": "kit.backends.hf_lora:train",
+    "unsloth": "kit.backends.unsloth_qlora:train",
+}
+
+
+def get_backend(name: str) -> Callable:
+    if name not in BACKENDS:
+        close = difflib.get_close_matches(name, BACKENDS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise KeyError(f"unknown training backend {name!r}{hint}; valid: {', '.join(BACKENDS)}")
+    module, func = BACKENDS[name].split(":")
+    return getattr(importlib.import_module(module), func)

@@ -1,0 +1,48 @@
+"""LoRA (or 4-bit QLoRA through bitsandbytes) with transformers + peft + TRL: runs on CPU and GPU."""
+
+from __future__ import annotations
+
+from kit.backends.sft import run_trainer
+from kit.data.templates import training_template
+
+
+def train(rows: list[dict], resolved: dict, hw, base_path: str, out_dir: str) -> dict:
+    import torch
+    from peft import LoraConfig
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    train_spec, lora = resolved["train"], resolved["train"]["lora"]
+    torch.manual_seed(train_spec["seed"])
+    tokenizer = AutoTokenizer.from_pretrained(base_path)
+    tokenizer.chat_template = training_template(resolved["model"]["chat_template"])
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    dtype = getattr(torch, hw.dtype)
+    kwargs = {"dtype": dtype}
+    if train_spec["quantization"] == "nf4":
+        from transformers import BitsAndBytesConfig
+
+        kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_compute_dtype=torch.bfloat16 if hw.dtype == "float32" else dtype,
+            bnb_4bit_use_double_quant=True,
+        )
+    if hw.device == "cpu":
+        kwargs["device_map"] = "cpu"
+    model = AutoModelForCausalLM.from_pretrained(base_path, **kwargs)
+    if train_spec["quantization"] == "nf4":
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(
+            model, use_gradient_checkpointing=train_spec["gradient_checkpointing"]
+        )
+    peft_config = LoraConfig(
+        r=lora["rank"],
+        lora_alpha=lora["alpha"],
+        lora_dropout=lora["dropout"],
+        target_modules=list(lora["target_modules"]),
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
+    return run_trainer(model, tokenizer, rows, resolved, hw, out_dir, peft_config=peft_config)

@@ -1,0 +1,98 @@
+"""The TRL SFTTrainer call both backends share: assistant-only loss, fixed step budget, metrics.
+
+Loss covers assistant tokens only: the tokenizer carries the training form of the chat template
+(kit.data.templates), whose ``{% generation %}`` markers TRL turns into the loss mask.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+
+log = logging.getLogger(__name__)
+
+
+def total_steps(n_rows: int, train: dict) -> int:
+    per_step = train["batch_size"] * train["grad_accum_steps"]
+    if train["max_steps"]:
+        return train["max_steps"]
+    return max(1, math.ceil(n_rows * train["epochs"] / per_step))
+
+
+def sft_config(train: dict, max_len: int, hw, out_dir: str, n_rows: int):
+    from trl import SFTConfig
+
+    steps = total_steps(n_rows, train)
+    return SFTConfig(
+        output_dir=out_dir,
+        max_length=max_len,
+        assistant_only_loss=True,
+        per_device_train_batch_size=train["batch_size"],
+        gradient_accumulation_steps=train["grad_accum_steps"],
+        max_steps=steps,
+        learning_rate=train["learning_rate"],
+        lr_scheduler_type=train["lr_scheduler"],
+        warmup_steps=int(train["warmup_ratio"] * steps),
+        weight_decay=train["weight_decay"],
+        # SFTConfig's own defaults (bf16, checkpointing, lr 2e-5) differ from TrainingArguments': be explicit.
+        bf16=hw.dtype == "bfloat16",
+        fp16=hw.dtype == "float16",
+        gradient_checkpointing=train["gradient_checkpointing"],
+        use_cpu=hw.device == "cpu",
+        seed=train["seed"],
+        data_seed=train["seed"],
+        logging_steps=1,
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=False,
+        dataloader_num_workers=0,
+    )
+
+
+def run_trainer(
+    model, tokenizer, rows: list[dict], resolved: dict, hw, out_dir: str, peft_config=None, **config_overrides
+) -> dict:
+    """Train and save the adapter into ``out_dir``; returns the training metrics."""
+    from datasets import Dataset
+    from trl import SFTTrainer
+
+    train = resolved["train"]
+    dataset = Dataset.from_list([{"messages": r["messages"]} for r in rows])
+    config = sft_config(train, resolved["model"]["max_seq_len_tokens"], hw, out_dir, len(rows))
+    for key, value in config_overrides.items():
+        setattr(config, key, value)
+    trainer = SFTTrainer(
+        model=model, args=config, train_dataset=dataset, processing_class=tokenizer, peft_config=peft_config
+    )
+    lengths = [len(ids) for ids in trainer.train_dataset["input_ids"]]
+    start = time.perf_counter()
+    result = trainer.train()
+    seconds = time.perf_counter() - start
+    trainer.model.save_pretrained(out_dir)
+    steps = result.global_step
+    examples_seen = steps * train["batch_size"] * train["grad_accum_steps"]
+    tokens_seen = sum(lengths) * examples_seen / max(1, len(lengths))
+    losses = [(h["step"], h["loss"]) for h in trainer.state.log_history if "loss" in h]
+    trainable, total = _param_counts(trainer.model)
+    return {
+        "steps": steps,
+        "examples_seen": examples_seen,
+        "epochs_seen": examples_seen / max(1, len(rows)),
+        "tokens_seen_approx": round(tokens_seen),
+        "train_seconds": round(seconds, 2),
+        "tokens_per_second": round(tokens_seen / seconds, 1) if seconds else None,
+        "loss_first": losses[0][1] if losses else None,
+        "loss_last": losses[-1][1] if losses else None,
+        "loss_curve": losses,
+        "trainable_params": trainable,
+        "total_params": total,
+        "mean_tokens_per_example": round(sum(lengths) / max(1, len(lengths)), 1),
+        "truncated_examples": sum(n >= resolved["model"]["max_seq_len_tokens"] for n in lengths),
+    }
+
+
+def _param_counts(model) -> tuple[int, int]:
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    return trainable, total

@@ -1,0 +1,37 @@
+"""4-bit QLoRA with Unsloth's kernels (CUDA only). Unsloth must be imported before transformers,
+which is why training runs in its own worker process (kit.backends.worker)."""
+
+from __future__ import annotations
+
+from kit.backends.sft import run_trainer
+from kit.data.templates import training_template
+
+
+def train(rows: list[dict], resolved: dict, hw, base_path: str, out_dir: str) -> dict:
+    import unsloth  # noqa: F401  (patches transformers/peft/trl; must come first)
+    from unsloth import FastLanguageModel
+
+    import torch
+
+    train_spec, lora = resolved["train"], resolved["train"]["lora"]
+    model, tokenizer = FastLanguageModel.from_pretrained(
+        model_name=base_path,
+        max_seq_length=resolved["model"]["max_seq_len_tokens"],
+        dtype=getattr(torch, hw.dtype),
+        load_in_4bit=True,
+    )
+    model = FastLanguageModel.get_peft_model(
+        model,
+        r=lora["rank"],
+        lora_alpha=lora["alpha"],
+        lora_dropout=lora["dropout"],
+        target_modules=list(lora["target_modules"]),
+        bias="none",
+        use_gradient_checkpointing="unsloth" if train_spec["gradient_checkpointing"] else False,
+        random_state=train_spec["seed"],
+    )
+    tokenizer.chat_template = training_template(resolved["model"]["chat_template"])
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    # Unsloth checkpoints through get_peft_model above; the trainer's own would do it twice.
+    return run_trainer(model, tokenizer, rows, resolved, hw, out_dir, gradient_checkpointing=False)

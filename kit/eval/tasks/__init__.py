@@ -1,0 +1,32 @@
+"""Evaluation tasks by name. Each module defines:
+
+- ``VERSION: str``: bumped whenever prompts, item selection or scoring change; recorded in every result.
+- ``MAX_NEW_TOKENS: int``: the generation budget the task needs.
+- ``load_items(n: int | None, seed: int) -> list[dict]``: evaluation items (see kit.data.schema),
+  deterministic for (n, seed); ``n=None`` means all; a smaller n is a prefix of a larger one.
+- ``score(item: dict, completion: str) -> dict``: at least ``{"score": float in [0, 1]}``, plus details
+  (the extracted answer, the failure reason...).
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from types import ModuleType
+
+TASKS = {
+    "builtin_math": "kit.eval.tasks.builtin_math",
+    "builtin_code": "kit.eval.tasks.builtin_code",
+    "builtin_general": "kit.eval.tasks.builtin_general",
+    "gsm8k": "kit.eval.tasks.gsm8k",
+    "humaneval": "kit.eval.tasks.humaneval",
+}
+
+
+def get_task(name: str) -> ModuleType:
+    """The task module called ``name``; an unknown name lists the valid ones."""
+    if name not in TASKS:
+        close = difflib.get_close_matches(name, TASKS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise KeyError(f"unknown eval task {name!r}{hint}; valid tasks: {', '.join(sorted(TASKS))}")
+    return importlib.import_module(TASKS[name])

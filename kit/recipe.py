@@ -1,0 +1,378 @@
+"""Recipes: YAML mapped onto frozen dataclasses, loaded strictly, with dotted command-line overrides.
+
+Every unknown key, wrong type or out-of-range value is collected and raised together as one
+RecipeError, each naming its dotted key (with a did-you-mean), before anything heavy is imported.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Union
+
+import yaml
+
+SOURCE_KINDS = ("builtin", "hf", "local")
+QUANT_TYPES = ("F16", "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q4_0")
+
+
+class RecipeError(ValueError):
+    """A recipe (or an override) is invalid; ``problems`` lists (dotted key, message) pairs."""
+
+    def __init__(self, where: str, problems: list[tuple[str, str]]):
+        self.where = where
+        self.problems = problems
+        lines = "\n".join(f"  - {key or '<top>'}: {msg}" for key, msg in problems)
+        super().__init__(f"{where}: {len(problems)} problem(s), nothing was run:\n{lines}")
+
+
+# --- the schema -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    base: str = "smollm2-135m"  # a kit alias (kit.models.ALIASES), a hub id, or a local folder
+    chat_template: Literal["smollm2", "chatml", "vicuna_v1.1"] = "smollm2"
+    max_seq_len_tokens: int = 512
+
+    def problems(self) -> list[tuple[str, str]]:
+        return _positive(self, "max_seq_len_tokens")
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """One mixture entry: where rows come from and how many of them to take."""
+
+    source: str  # "builtin:math", "hf:openai/gsm8k", "local:path/to/file.jsonl"
+    format: str | None = None  # for hf/local: gsm8k | alpaca | sharegpt | chat (hf: known ids need none)
+    split: str = "train"  # hub split
+    pool_n: int | None = None  # cap the pool (a nested subset) before fraction/n apply
+    fraction: float | None = None
+    n: int | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.source.split(":", 1)[0]
+
+    @property
+    def target(self) -> str:
+        return self.source.split(":", 1)[1] if ":" in self.source else ""
+
+    def problems(self) -> list[tuple[str, str]]:
+        out = []
+        if self.kind not in SOURCE_KINDS or not self.target:
+            out.append(("source", f"{self.source!r} must look like 'builtin:math', 'hf:<dataset id>' or 'local:<path>'"))
+        if (self.fraction is None) == (self.n is None):
+            out.append(("fraction", "give exactly one of 'fraction:' (0 < f <= 1) or 'n:' (a count)"))
+        if self.fraction is not None and not 0 < self.fraction <= 1:
+            out.append(("fraction", f"must be in (0, 1], got {self.fraction}"))
+        if self.n is not None and self.n < 1:
+            out.append(("n", f"must be >= 1, got {self.n}"))
+        if self.kind == "builtin" and self.fraction is not None and self.pool_n is None:
+            out.append(("pool_n", "a built-in generator has no natural size: give 'pool_n:' with 'fraction:'"))
+        if self.pool_n is not None and self.pool_n < 1:
+            out.append(("pool_n", f"must be >= 1, got {self.pool_n}"))
+        if self.kind == "local" and self.format is None:
+            out.append(("format", "a local file needs 'format:' (gsm8k | alpaca | sharegpt | chat)"))
+        return out
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    mixture: tuple[SourceSpec, ...] = ()
+    seed: int = 0
+
+    def problems(self) -> list[tuple[str, str]]:
+        return [] if self.mixture else [("mixture", "needs at least one entry")]
+
+
+@dataclass(frozen=True)
+class LoraSpec:
+    rank: int = 16
+    alpha: int = 32
+    dropout: float = 0.0
+    target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+    def problems(self) -> list[tuple[str, str]]:
+        out = _positive(self, "rank", "alpha")
+        if not 0 <= self.dropout < 1:
+            out.append(("dropout", f"must be in [0, 1), got {self.dropout}"))
+        return out
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    backend: Literal["auto", "hf", "unsloth"] = "auto"
+    quantization: Literal["none", "nf4"] = "none"  # nf4 = 4-bit QLoRA (bitsandbytes; unsloth always uses it)
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    epochs: float = 1.0
+    max_steps: int | None = None  # when set, overrides epochs
+    batch_size: int = 4
+    grad_accum_steps: int = 1
+    learning_rate: float = 2e-4
+    lr_scheduler: Literal["linear", "cosine", "constant"] = "linear"
+    warmup_ratio: float = 0.03
+    weight_decay: float = 0.0
+    gradient_checkpointing: bool = False
+    seed: int = 0
+    lora: LoraSpec = field(default_factory=LoraSpec)
+
+    def problems(self) -> list[tuple[str, str]]:
+        out = _positive(self, "epochs", "batch_size", "grad_accum_steps", "learning_rate")
+        if self.max_steps is not None and self.max_steps < 1:
+            out.append(("max_steps", f"must be >= 1 (or left out to use epochs), got {self.max_steps}"))
+        if not 0 <= self.warmup_ratio < 1:
+            out.append(("warmup_ratio", f"must be in [0, 1), got {self.warmup_ratio}"))
+        return out
+
+
+@dataclass(frozen=True)
+class ExportSpec:
+    quant: str = "Q8_0"
+    parity_prompts: int = 3
+    parity_max_tokens: int = 24
+    keep_merged: bool = False  # the merged HF folder is large (13 GB at 7B); the GGUFs are what eval needs
+
+    def problems(self) -> list[tuple[str, str]]:
+        out = _positive(self, "parity_prompts", "parity_max_tokens")
+        if self.quant not in QUANT_TYPES:
+            out.append(("quant", f"{self.quant!r} is not one of {', '.join(QUANT_TYPES)}{_did_you_mean(self.quant, QUANT_TYPES)}"))
+        return out
+
+
+@dataclass(frozen=True)
+class EvalTaskSpec:
+    task: str
+    n: int | None = None  # None = every item the task has
+
+    def problems(self) -> list[tuple[str, str]]:
+        from kit.eval.tasks import TASKS
+
+        out = []
+        if self.task not in TASKS:
+            out.append(("task", f"unknown task {self.task!r}{_did_you_mean(self.task, TASKS)}; valid: {', '.join(sorted(TASKS))}"))
+        if self.n is not None and self.n < 1:
+            out.append(("n", f"must be >= 1, got {self.n}"))
+        return out
+
+
+@dataclass(frozen=True)
+class EvalSpec:
+    tasks: tuple[EvalTaskSpec, ...] = ()
+    seed: int = 0
+    baseline: bool = False  # also score the untrained base model (exported the same way)
+    n_ctx_tokens: int = 2048
+    n_threads: int | None = None  # None = every core
+
+    def problems(self) -> list[tuple[str, str]]:
+        return _positive(self, "n_ctx_tokens")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    description: str = ""
+    profile: Literal["auto", "cpu", "gpu"] = "auto"
+    model: ModelSpec = field(default_factory=ModelSpec)
+    data: DataSpec = field(default_factory=DataSpec)
+    train: TrainSpec = field(default_factory=TrainSpec)
+    export: ExportSpec = field(default_factory=ExportSpec)
+    eval: EvalSpec = field(default_factory=EvalSpec)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _positive(spec: Any, *names: str) -> list[tuple[str, str]]:
+    return [(n, f"must be > 0, got {getattr(spec, n)}") for n in names if getattr(spec, n) <= 0]
+
+
+def _did_you_mean(word: str, options: typing.Iterable[str]) -> str:
+    close = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+# --- strict building ----------------------------------------------------------------------------
+
+
+def build(cls: type, raw: Any, path: str, errors: list[tuple[str, str]]) -> Any:
+    """Turn ``raw`` into ``cls`` (a dataclass), appending every problem found to ``errors``."""
+    if not isinstance(raw, dict):
+        errors.append((path, f"expected a mapping, got {type(raw).__name__} {raw!r}"))
+        return None
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key in raw:
+        if key not in fields:
+            errors.append((_join(path, key), f"unknown key{_did_you_mean(key, fields)}; valid keys: {', '.join(fields)}"))
+    kwargs = {}
+    before = len(errors)
+    for name, f in fields.items():
+        key = _join(path, name)
+        if name in raw:
+            kwargs[name] = _coerce(hints[name], raw[name], key, errors)
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            errors.append((key, "is required"))
+    try:
+        obj = cls(**kwargs)
+    except TypeError:  # a required field was missing or mistyped: already reported above
+        return None
+    if hasattr(obj, "problems") and len(errors) == before:  # range checks need well-typed values
+        errors.extend((_join(path, k), m) for k, m in obj.problems())
+    return obj
+
+
+def _coerce(tp: Any, value: Any, key: str, errors: list[tuple[str, str]]) -> Any:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce(inner[0], value, key, errors)
+    if dataclasses.is_dataclass(tp):
+        return build(tp, value, key, errors)
+    if origin is Literal:
+        if value not in args:
+            errors.append((key, f"{value!r} is not one of {', '.join(map(repr, args))}{_did_you_mean(value, map(str, args))}"))
+        return value
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            errors.append((key, f"expected a list, got {type(value).__name__} {value!r}"))
+            return ()
+        return tuple(_coerce(args[0], v, f"{key}.{i}", errors) for i, v in enumerate(value))
+    return _scalar(tp, value, key, errors)
+
+
+def _scalar(tp: type, value: Any, key: str, errors: list[tuple[str, str]]) -> Any:
+    ok = {
+        bool: isinstance(value, bool),
+        int: isinstance(value, int) and not isinstance(value, bool),
+        float: isinstance(value, int | float) and not isinstance(value, bool),
+        str: isinstance(value, str),
+    }[tp]
+    if not ok:
+        expected = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}[tp]
+        errors.append((key, f"expected {expected}, got {type(value).__name__} {value!r}"))
+        return value
+    return float(value) if tp is float else value
+
+
+def _join(path: str, key: Any) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
+# --- loading, profiles, overrides --------------------------------------------------------------
+
+
+def parse_overrides(items: typing.Sequence[str]) -> list[tuple[str, Any]]:
+    """``["train.epochs=2", "data.mixture.0.n=50"]`` -> [(dotted key, YAML-parsed value)]."""
+    out, bad = [], []
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            bad.append((item, "an override must look like dotted.key=value"))
+            continue
+        try:
+            out.append((key.strip(), yaml.safe_load(text) if text.strip() else ""))
+        except yaml.YAMLError as exc:
+            bad.append((key, f"value {text!r} is not valid YAML: {exc}"))
+    if bad:
+        raise RecipeError("command-line overrides", bad)
+    return out
+
+
+def apply_override(raw: dict, key: str, value: Any) -> None:
+    """Set ``key`` (dotted; list items by index) inside the raw recipe mapping."""
+    parts = key.split(".")
+    node: Any = raw
+    for i, part in enumerate(parts[:-1]):
+        nxt = parts[i + 1]
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise RecipeError("command-line overrides", [(key, f"{'.'.join(parts[:i])} has no item {part}")])
+            node = node[int(part)]
+        else:
+            if not isinstance(node.get(part, {}), dict | list):
+                raise RecipeError("command-line overrides", [(key, f"{'.'.join(parts[: i + 1])} is not a mapping")])
+            node = node.setdefault(part, [] if nxt.isdigit() else {})
+    last = parts[-1]
+    if isinstance(node, list):
+        if not last.isdigit() or int(last) >= len(node):
+            raise RecipeError("command-line overrides", [(key, f"list has no item {last}")])
+        node[int(last)] = value
+    else:
+        node[last] = value
+
+
+def read_raw(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise RecipeError(str(path), [("", "no such recipe file; `python -m kit validate` lists the shipped ones")])
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise RecipeError(str(path), [("", f"not valid YAML: {exc}")]) from exc
+    if not isinstance(raw, dict):
+        raise RecipeError(str(path), [("", "a recipe must be a YAML mapping")])
+    raw.setdefault("name", path.stem)
+    return raw
+
+
+def load_recipe(
+    path: str | Path, overrides: typing.Sequence[str] = (), profile: str | None = None
+) -> Recipe:
+    """Read, apply the profile's and then the command line's overrides, and validate strictly.
+
+    A recipe may carry ``profiles: {cpu: {dotted.key: value}, gpu: {...}}``; ``profile`` (or the
+    recipe's ``profile:``, or the hardware when that says ``auto``) picks one.
+    """
+    raw = read_raw(path)
+    return resolve_raw(raw, str(path), parse_overrides(overrides), profile)
+
+
+def resolve_raw(raw: dict, where: str, overrides: list[tuple[str, Any]], profile: str | None) -> Recipe:
+    raw = _deepcopy(raw)
+    profiles = raw.pop("profiles", {}) or {}
+    for key, value in overrides:  # first pass: an override may name the profile itself
+        if key == "profile":
+            raw["profile"] = value
+    chosen = profile or raw.get("profile", "auto")
+    if chosen == "auto":
+        from kit.env import detect_profile
+
+        chosen = detect_profile()
+    if not isinstance(profiles, dict) or any(p not in ("cpu", "gpu") for p in profiles):
+        raise RecipeError(where, [("profiles", "must map 'cpu' and/or 'gpu' to dotted overrides")])
+    raw["profile"] = chosen
+    for key, value in (profiles.get(chosen) or {}).items():
+        apply_override(raw, key, value)
+    for key, value in overrides:
+        apply_override(raw, key, value)
+    errors: list[tuple[str, str]] = []
+    recipe = build(Recipe, raw, "", errors)
+    if errors:
+        raise RecipeError(where, errors)
+    return recipe
+
+
+def _deepcopy(raw: Any) -> Any:
+    return yaml.safe_load(yaml.safe_dump(raw))
+
+
+def recipe_from_dict(data: dict) -> Recipe:
+    """Rebuild a resolved recipe written into a run directory (strictly: it must still validate)."""
+    errors: list[tuple[str, str]] = []
+    recipe = build(Recipe, data, "", errors)
+    if errors:
+        raise RecipeError("resolved recipe", errors)
+    return recipe
+
+
+def shipped_recipes(root: Path | None = None) -> list[Path]:
+    root = root or Path(__file__).resolve().parents[1] / "recipes"
+    return sorted(root.glob("*.yaml"))
