@@ -1,0 +1,214 @@
+"""Built-in general instructions with one or two verifiable constraints (IFEval-style).
+
+Training responses are assembled from word banks so that they meet every constraint by construction;
+the constraint kinds and their checkers live in kit.eval.verifiers, and the tests check each response with them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+
+from kit.data.builtin import split_of
+from kit.data.schema import chat_row
+
+VERSION = "1"
+TASK = "builtin_general"
+SOURCE = "builtin:general"
+
+# fmt: off
+TOPICS = (
+    "a home garden", "public libraries", "electric bicycles", "learning a new language", "morning routines",
+    "board games", "city parks", "rainy days", "cooking at home", "team sports", "houseplants", "train travel",
+    "a good night's sleep", "local markets", "writing letters", "museums", "camping trips", "learning to swim",
+    "recycling", "street food", "music lessons", "a small bakery", "winter holidays", "community gardens",
+    "old maps", "public transport", "birdwatching", "a weekly budget", "homemade bread", "volunteering",
+    "running shoes", "a quiet workspace", "family dinners", "bicycle repair", "the night sky", "tea",
+)
+TASKS = (
+    "Describe {topic}.", "Explain why people care about {topic}.", "Give some advice about {topic}.",
+    "Write a short note about {topic}.", "Tell me a few things about {topic}.", "Share your thoughts on {topic}.",
+)
+ASPECTS = (
+    "cost", "comfort", "history", "design", "everyday use", "benefits", "challenges", "simplicity",
+    "popularity", "variety", "reliability", "charm",
+)
+SENTENCES = (
+    "{topic} can make everyday life a little easier.",
+    "Many people enjoy {topic} for the {aspect}.",
+    "The {aspect} of {topic} is worth thinking about.",
+    "It is a good idea to learn about the {aspect} of {topic}.",
+    "People often judge {topic} by the {aspect}.",
+    "A little planning helps anyone get more out of {topic}.",
+    "Ideas about {topic} have changed a lot over the years.",
+    "Talking with friends is a simple way to learn more about {topic}.",
+    "Most beginners notice the {aspect} of {topic} first.",
+    "With some patience, {topic} can become part of a healthy routine.",
+)
+KEYWORDS = (
+    "simple", "useful", "daily", "careful", "budget", "quality", "friends", "time", "energy", "habit",
+    "balance", "patience", "nature", "weekend", "practice", "neighbors", "season", "effort",
+)
+START_WORDS = ("Certainly", "Overall", "Honestly", "Sure", "Well", "Today")
+END_PHRASES = (
+    "Is there anything else I can help with?", "That is all for now.", "Thanks for reading.",
+    "I hope this helps!", "Let me know if you have other questions.",
+)
+
+# Also the order in which a prompt states its constraints.
+KIND_ORDER = (
+    "bullets", "sentences", "json_answer", "keywords", "start_word", "end_phrase", "quoted", "lowercase",
+    "no_commas", "max_words",
+)
+# Pairs that cannot both hold or read oddly together (a JSON object cannot be a bullet list, and so on).
+CONFLICTS = {
+    frozenset(pair)
+    for pair in (
+        ("json_answer", "bullets"), ("json_answer", "sentences"), ("json_answer", "quoted"),
+        ("json_answer", "start_word"), ("json_answer", "end_phrase"), ("bullets", "sentences"),
+        ("bullets", "quoted"), ("bullets", "start_word"), ("quoted", "end_phrase"),
+    )
+}
+# fmt: on
+
+
+def _pick_kinds(rng: random.Random) -> list[str]:
+    first = rng.choice(KIND_ORDER)
+    if rng.random() < 0.4:
+        return [first]
+    others = [k for k in KIND_ORDER if k != first and frozenset((first, k)) not in CONFLICTS]
+    return sorted([first, rng.choice(others)], key=KIND_ORDER.index)
+
+
+def _params(kind: str, kinds: list[str], rng: random.Random) -> dict:
+    if kind == "bullets":
+        return {"kind": kind, "n": rng.randint(2, 5)}
+    if kind == "sentences":
+        # An end phrase takes one sentence of its own, so leave room for at least one more.
+        return {"kind": kind, "n": rng.randint(2 if "end_phrase" in kinds else 1, 4)}
+    if kind == "keywords":
+        return {"kind": kind, "words": rng.sample(KEYWORDS, 2)}
+    if kind == "start_word":
+        return {"kind": kind, "word": rng.choice(START_WORDS)}
+    if kind == "end_phrase":
+        return {"kind": kind, "phrase": rng.choice(END_PHRASES)}
+    if kind == "json_answer":
+        return {"kind": kind, "key": "answer"}
+    return {"kind": kind}  # lowercase, quoted, no_commas; max_words is set once the response exists
+
+
+def _sentence_count(params: dict[str, dict], rng: random.Random) -> int:
+    if "bullets" in params:
+        return params["bullets"]["n"]
+    if "sentences" in params:
+        return params["sentences"]["n"] - ("end_phrase" in params)
+    return rng.randint(2, 3)
+
+
+def _capitalize(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _body(topic: str, params: dict[str, dict], rng: random.Random) -> list[str]:
+    templates = rng.sample(SENTENCES, _sentence_count(params, rng))
+    aspects = rng.sample(ASPECTS, len(templates))
+    body = [_capitalize(t.format(topic=topic, aspect=a)) for t, a in zip(templates, aspects, strict=True)]
+    if "keywords" in params:
+        a, b = params["keywords"]["words"]
+        body[0] = f"When I think about {topic}, words like {a} and {b} come to mind."
+    if "start_word" in params:
+        body[0] = f"{params['start_word']['word']}, {body[0][:1].lower()}{body[0][1:]}"
+    return body
+
+
+def _render(body: list[str], params: dict[str, dict]) -> str:
+    if "bullets" in params:
+        text = "\n".join(f"- {s}" for s in body)
+    elif "json_answer" in params:
+        text = json.dumps({params["json_answer"]["key"]: " ".join(body)})
+    else:
+        text = " ".join(body)
+    if "end_phrase" in params:
+        text += ("\n" if "bullets" in params else " ") + params["end_phrase"]["phrase"]
+    if "lowercase" in params:
+        text = text.lower()
+    if "no_commas" in params:
+        text = text.replace(",", "")
+    if "quoted" in params:
+        text = f'"{text}"'
+    return text
+
+
+def _instruction(c: dict) -> str:
+    kind = c["kind"]
+    if kind == "bullets":
+        return f"Answer with exactly {c['n']} bullet points, each on its own line starting with '- '."
+    if kind == "sentences":
+        return f"Use exactly {c['n']} sentence{'s' if c['n'] > 1 else ''}."
+    if kind == "keywords":
+        return f"Include the keywords '{c['words'][0]}' and '{c['words'][1]}'."
+    if kind == "start_word":
+        return f"Start your answer with the word '{c['word']}'."
+    if kind == "end_phrase":
+        return f"End your answer with the exact phrase '{c['phrase']}'."
+    if kind == "json_answer":
+        return f'Respond only with a JSON object that has a single key "{c["key"]}".'
+    if kind == "lowercase":
+        return "Write your entire answer in lowercase letters; no capital letters are allowed."
+    if kind == "no_commas":
+        return "Do not use any commas in your answer."
+    if kind == "quoted":
+        return "Wrap your entire answer in double quotation marks."
+    return f"Use no more than {c['n']} words."  # max_words
+
+
+def _count_words(text: str) -> int:
+    # Same rule as kit.eval.verifiers.count_words (data/ does not import eval/); the tests hold them together.
+    return len(re.findall(r"[A-Za-z0-9]+(?:['\u2019][A-Za-z]+)?", text))
+
+
+def make_instruction(seed: int, i: int) -> tuple[str, str, list[dict]]:
+    """Candidate i for ``seed``: (user prompt, a response meeting every constraint, the constraints)."""
+    rng = random.Random(f"general:{seed}:{i}")
+    topic = rng.choice(TOPICS)
+    kinds = _pick_kinds(rng)
+    params = {k: _params(k, kinds, rng) for k in kinds}
+    response = _render(_body(topic, params, rng), params)
+    if "max_words" in params:
+        # The limit leaves some slack over this response, rounded up to a multiple of 10.
+        params["max_words"]["n"] = -(-(_count_words(response) + rng.randint(0, 12)) // 10) * 10
+    constraints = [params[k] for k in kinds]
+    task = rng.choice(TASKS).format(topic=topic)
+    prompt = " ".join([_capitalize(task), *(_instruction(c) for c in constraints)])
+    return prompt, response, constraints
+
+
+def _instructions(n: int, seed: int, split: str):
+    """The first n distinct prompts of ``split``, candidates drawn in index order (hence the prefix property)."""
+    seen: set[str] = set()
+    i = 0
+    while len(seen) < n:
+        prompt, response, constraints = make_instruction(seed, i)
+        i += 1
+        if prompt in seen or split_of(prompt) != split:
+            continue
+        seen.add(prompt)
+        yield f"general-{hashlib.sha256(prompt.encode()).hexdigest()[:12]}", prompt, response, constraints
+
+
+def generate_train(n: int, seed: int) -> list[dict]:
+    """n training rows whose assistant response meets all the prompt's constraints."""
+    return [
+        chat_row(row_id, SOURCE, [{"role": "user", "content": p}, {"role": "assistant", "content": r}])
+        for row_id, p, r, _ in _instructions(n, seed, "train")
+    ]
+
+
+def generate_eval(n: int, seed: int) -> list[dict]:
+    """n evaluation items whose reference is ``{"constraints": [{"kind": ..., **params}, ...]}``."""
+    return [
+        {"id": item_id, "task": TASK, "messages": [{"role": "user", "content": p}], "reference": {"constraints": c}}
+        for item_id, p, _, c in _instructions(n, seed, "eval")
+    ]

@@ -1,0 +1,333 @@
+"""Readers for the publishers' own formats (GSM8K, Alpaca, ShareGPT, MT-Bench, our chat jsonl) -> chat rows.
+
+Local files and hub datasets go through the same converters. A malformed record is counted in the report
+(reason -> count, first ids), never silently dropped; more than 10% malformed means a wrong ``format:``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections import Counter
+from itertools import pairwise
+from pathlib import Path
+
+from kit.data.schema import DataError, message_problem
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("gsm8k", "alpaca", "sharegpt", "chat")
+KNOWN_HUB_FORMATS = {
+    "openai/gsm8k": ("gsm8k", "main"),
+    "sahil2801/CodeAlpaca-20k": ("alpaca", None),
+    "anon8231489123/ShareGPT_Vicuna_unfiltered": ("sharegpt", None),
+}
+MAX_MALFORMED_FRACTION = 0.10
+EXAMPLE_IDS = 3
+
+# FastChat's speaker names; "chatgpt" and "bard" are assistants in the ShareGPT dumps.
+SHAREGPT_ROLES = {
+    "human": "user",
+    "user": "user",
+    "gpt": "assistant",
+    "assistant": "assistant",
+    "chatgpt": "assistant",
+    "bard": "assistant",
+    "system": "system",
+}
+_GSM8K_ANSWER_LINE = re.compile(r"#### -?[0-9.,]+")
+_BAD_JSON = object()  # stands in for a line that is not JSON, so that it is counted like any malformed record
+
+
+class _Malformed(Exception):
+    """One record is unusable; ``reason`` is short and repeatable so that reasons can be counted."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _text(record: dict, key: str) -> str:
+    if key not in record:
+        raise _Malformed(f"missing key {key!r}")
+    value = record[key]
+    if not isinstance(value, str):
+        raise _Malformed(f"{key!r} is not a string")
+    if not value.strip():
+        raise _Malformed(f"empty {key!r}")
+    return value
+
+
+def _exchange(user: str, assistant: str) -> list[dict]:
+    return [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
+
+
+def _from_gsm8k(record: dict) -> tuple[list[dict], list[str]]:
+    question, answer = _text(record, "question"), _text(record, "answer")
+    if not _GSM8K_ANSWER_LINE.search(answer):
+        raise _Malformed("answer has no '#### N' line")
+    return _exchange(question, answer), []
+
+
+def _from_alpaca(record: dict) -> tuple[list[dict], list[str]]:
+    instruction, output = _text(record, "instruction"), _text(record, "output")
+    extra = record.get("input") or ""
+    if not isinstance(extra, str):
+        raise _Malformed("'input' is not a string")
+    user = f"{instruction}\n\n{extra}" if extra.strip() else instruction
+    return _exchange(user, output), []
+
+
+def _sharegpt_turn(turn: object) -> dict:
+    if not isinstance(turn, dict) or "from" not in turn or "value" not in turn:
+        raise _Malformed("a turn lacks 'from' or 'value'")
+    role = SHAREGPT_ROLES.get(str(turn["from"]).lower())
+    if role is None:
+        raise _Malformed(f"unknown speaker {turn['from']!r}")
+    if not isinstance(turn["value"], str) or not turn["value"].strip():
+        raise _Malformed("empty turn")
+    return {"role": role, "content": turn["value"]}
+
+
+def _from_sharegpt(record: dict) -> tuple[list[dict], list[str]]:
+    turns = record.get("conversations")
+    if not isinstance(turns, list):
+        raise _Malformed("missing key 'conversations'" if turns is None else "'conversations' is not a list")
+    messages = [_sharegpt_turn(t) for t in turns]
+    system = messages[:1] if messages and messages[0]["role"] == "system" else []
+    dialogue = messages[len(system) :]
+    notes = []
+    # As FastChat does: a conversation the assistant opens loses that turn; one the user ends loses the tail.
+    if dialogue and dialogue[0]["role"] == "assistant":
+        dialogue = dialogue[1:]
+        notes.append("dropped a leading assistant turn")
+    if dialogue and dialogue[-1]["role"] == "user":
+        while dialogue and dialogue[-1]["role"] == "user":
+            dialogue = dialogue[:-1]
+        notes.append("trimmed trailing user turns")
+    if not dialogue:
+        raise _Malformed("no user/assistant exchange")
+    roles = [m["role"] for m in dialogue]
+    if "system" in roles:
+        raise _Malformed("a system turn after the start")
+    if any(a == b for a, b in pairwise(roles)):
+        raise _Malformed("turns do not alternate user/assistant")
+    return system + dialogue, notes
+
+
+def _from_chat(record: dict) -> tuple[list[dict], list[str]]:
+    if "messages" not in record:
+        raise _Malformed("missing key 'messages'")
+    problem = message_problem(record["messages"], final_role="assistant")
+    if problem:
+        # Drop the positions and the role lists so that the same fault counts as one reason.
+        raise _Malformed(re.sub(r"message \d+", "a message", problem).split(", got")[0])
+    return record["messages"], []
+
+
+_CONVERTERS = {"gsm8k": _from_gsm8k, "alpaca": _from_alpaca, "sharegpt": _from_sharegpt, "chat": _from_chat}
+
+
+def _check_format(fmt: str | None) -> None:
+    if fmt == "mtbench":
+        raise DataError("MT-Bench questions are evaluation items, not training rows; read them with read_mtbench()")
+    if fmt not in _CONVERTERS:
+        raise DataError(f"unknown data format {fmt!r}; valid formats: {', '.join(FORMATS)}")
+
+
+def _guess_format(record: object) -> str:
+    """A phrase naming the format a record looks like, for error messages."""
+    if not isinstance(record, dict):
+        return f"a JSON {type(record).__name__}, not an object"
+    keys = set(record)
+    for fmt, needed in (
+        ("gsm8k", {"question", "answer"}),
+        ("alpaca", {"instruction", "output"}),
+        ("sharegpt", {"conversations"}),
+        ("chat", {"messages"}),
+        ("mtbench", {"question_id", "turns"}),
+    ):
+        if needed <= keys:
+            return f"keys {sorted(keys)}, which looks like format {fmt!r}"
+    return f"keys {sorted(keys)}"
+
+
+def _read_records(path: Path, fmt: str) -> tuple[str, list[tuple[str, object]]]:
+    """The file's layout ("a JSON list" or "JSON lines") and its records, each with a default id."""
+    if not path.is_file():
+        raise DataError(f"{path}: no such file (format {fmt!r}); check the `local:` path")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise DataError(f"{path}: not UTF-8 text, so not a {fmt!r} file ({err})") from err
+    if not text.strip():
+        raise DataError(f"{path}: the file is empty (format {fmt!r})")
+    try:
+        whole = json.loads(text)
+    except json.JSONDecodeError:
+        return "JSON lines", _json_lines(path, text, fmt)
+    if isinstance(whole, list):
+        return "a JSON list", [(f"{path.name}:{k}", record) for k, record in enumerate(whole)]
+    if isinstance(whole, dict) and len(text.strip().splitlines()) == 1:
+        return "JSON lines", [(f"{path.name}:1", whole)]
+    shape = f"an object with keys {sorted(whole)[:8]}" if isinstance(whole, dict) else f"a {type(whole).__name__}"
+    raise DataError(
+        f"{path}: format {fmt!r} expects JSON lines or a JSON list of records, but the file is one JSON {shape}"
+    )
+
+
+def _json_lines(path: Path, text: str, fmt: str) -> list[tuple[str, object]]:
+    records = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if line.strip():
+            try:
+                records.append((f"{path.name}:{lineno}", json.loads(line)))
+            except json.JSONDecodeError:
+                records.append((f"{path.name}:{lineno}", _BAD_JSON))
+    if all(record is _BAD_JSON for _, record in records):
+        raise DataError(
+            f"{path}: format {fmt!r} expects JSON lines or a JSON list of records, but neither parses; "
+            f"the file starts with {text.lstrip()[:80]!r}"
+        )
+    return records
+
+
+def _own_id(record: object) -> str | None:
+    own = record.get("id") if isinstance(record, dict) else None
+    return str(own) if own not in (None, "") else None
+
+
+def _convert_all(records: list[tuple[str, object]], fmt: str, source_name: str, report: dict) -> list[dict]:
+    """Rows for the well-formed records; counts and example ids of the rest go into ``report``."""
+    convert = _CONVERTERS[fmt]
+    rows, seen, reasons, examples, notes = [], set(), Counter(), {}, Counter()
+    for default_id, record in records:
+        row_id = _own_id(record) or default_id
+        try:
+            if record is _BAD_JSON:
+                raise _Malformed("line is not valid JSON")
+            if not isinstance(record, dict):
+                raise _Malformed("record is not a JSON object")
+            if row_id in seen:
+                raise _Malformed("duplicate id")
+            messages, adjustments = convert(record)
+        except _Malformed as bad:
+            reasons[bad.reason] += 1
+            examples.setdefault(bad.reason, [])
+            if len(examples[bad.reason]) < EXAMPLE_IDS:
+                examples[bad.reason].append(row_id)
+            continue
+        seen.add(row_id)
+        notes.update(adjustments)
+        rows.append({"id": row_id, "source": source_name, "messages": messages})
+    report.update(
+        read=len(records),
+        kept=len(rows),
+        rejected=sum(reasons.values()),
+        reasons=dict(reasons.most_common()),
+        rejected_ids=examples,
+        adjusted=dict(notes),
+    )
+    return rows
+
+
+def _enforce(report: dict, where: str, fmt: str, first_record: object) -> None:
+    """Raise when the records do not fit the format; warn about the few malformed ones that were set aside."""
+    if report["read"] == 0:
+        raise DataError(f"{where}: no records found (format {fmt!r})")
+    if report["rejected"] > MAX_MALFORMED_FRACTION * report["read"]:
+        reason, ids = next(iter(report["rejected_ids"].items()))
+        shape = f"the file is {report['layout']} and its" if "layout" in report else "its"
+        raise DataError(
+            f"{where}: {report['rejected']} of {report['read']} records are malformed for format {fmt!r} "
+            f"(e.g. {ids[0]}: {reason}); {shape} first record has {_guess_format(first_record)}. "
+            f"Check the source's `format:` (one of {', '.join(FORMATS)})."
+        )
+    if report["rejected"]:
+        log.warning(
+            "%s: set aside %d of %d malformed records: %s", where, report["rejected"], report["read"], report["reasons"]
+        )
+
+
+def read_local(path: str | Path, fmt: str, *, source_name: str) -> tuple[list[dict], dict]:
+    """Training rows from a local file in format ``fmt`` (see FORMATS), and a report on what was read."""
+    _check_format(fmt)
+    path = Path(path)
+    layout, records = _read_records(path, fmt)
+    report = {"source": source_name, "format": fmt, "path": str(path), "layout": layout}
+    rows = _convert_all(records, fmt, source_name, report)
+    _enforce(report, str(path), fmt, records[0][1] if records else None)
+    return rows, report
+
+
+def _resolve_hub_format(dataset_id: str, fmt: str | None, config: str | None) -> tuple[str, str | None]:
+    known = KNOWN_HUB_FORMATS.get(dataset_id)
+    if fmt is None:
+        if known is None:
+            raise DataError(
+                f"hub dataset {dataset_id!r} has no known format; set `format:` to one of {', '.join(FORMATS)} "
+                f"(known datasets: {', '.join(KNOWN_HUB_FORMATS)})"
+            )
+        fmt = known[0]
+    _check_format(fmt)
+    if config is None and known is not None and known[0] == fmt:
+        config = known[1]
+    return fmt, config
+
+
+def _hub_records(dataset_id: str, config: str | None, split: str, fmt: str) -> list[tuple[str, object]]:
+    try:
+        import datasets
+    except ImportError as err:
+        raise DataError("reading a hub dataset needs the `datasets` package: pip install datasets") from err
+    try:
+        data = datasets.load_dataset(dataset_id, name=config, split=split)
+    except Exception as err:  # offline, DNS, auth, a missing dataset or split: the user's remedy is the same
+        raise DataError(
+            f"could not load {dataset_id!r} (config {config!r}, split {split!r}) from the Hugging Face hub; "
+            f"it could not be reached or refused the request ({type(err).__name__}: {err}). Use a local copy "
+            f"(a `local:` source with `format: {fmt}`) or a built-in generator (`builtin:math`, `builtin:code`, "
+            "`builtin:general`)."
+        ) from err
+    return [(f"{dataset_id}:{split}:{k}", dict(record)) for k, record in enumerate(data)]
+
+
+def load_hub(
+    dataset_id: str, fmt: str | None, split: str, *, source_name: str, config: str | None = None
+) -> tuple[list[dict], dict]:
+    """Training rows from a Hugging Face hub dataset; ``fmt=None`` looks the id up in KNOWN_HUB_FORMATS."""
+    fmt, config = _resolve_hub_format(dataset_id, fmt, config)
+    records = _hub_records(dataset_id, config, split, fmt)
+    report = {"source": source_name, "format": fmt, "dataset": dataset_id, "config": config, "split": split}
+    rows = _convert_all(records, fmt, source_name, report)
+    _enforce(report, f"hub dataset {dataset_id!r} split {split!r}", fmt, records[0][1] if records else None)
+    return rows, report
+
+
+def _mtbench_item(record: object) -> dict:
+    if not isinstance(record, dict):
+        raise _Malformed("record is not a JSON object")
+    if record.get("question_id") in (None, ""):
+        raise _Malformed("missing key 'question_id'")
+    turns = record.get("turns")
+    if not isinstance(turns, list) or not turns or not all(isinstance(t, str) and t.strip() for t in turns):
+        raise _Malformed("'turns' must be a non-empty list of non-empty strings")
+    return {"id": str(record["question_id"]), "task": "mtbench", "category": record.get("category"), "turns": turns}
+
+
+def read_mtbench(path: str | Path) -> list[dict]:
+    """MT-Bench questions as eval items ``{"id", "task", "category", "turns"}``; any bad record raises."""
+    path = Path(path)
+    _, records = _read_records(path, "mtbench")
+    items = []
+    for default_id, record in records:
+        # A benchmark is a fixed set: setting a question aside would change it, so nothing is skipped.
+        try:
+            items.append(_mtbench_item(record))
+        except _Malformed as bad:
+            raise DataError(f"{path}: MT-Bench record {default_id}: {bad.reason}") from None
+    duplicates = [k for k, c in Counter(item["id"] for item in items).items() if c > 1]
+    if duplicates:
+        raise DataError(f"{path}: duplicate MT-Bench question ids {duplicates[:EXAMPLE_IDS]}")
+    return items
