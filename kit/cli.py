@@ -37,7 +37,29 @@ def cmd_run(args: argparse.Namespace) -> int:
     summary = run_recipe(recipe)
     print(json.dumps({"run_id": summary["run_id"], "scores": _brief(summary["scores"]),
                       "baseline": _brief(summary["baseline_scores"]), "parity": summary["parity"]}, indent=2))
-    return 0
+    failed = [msg for check in args.check for msg in CHECKS[check](summary)]
+    for msg in failed:
+        print(f"check failed: {msg}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _check_parity(summary: dict) -> list[str]:
+    p = summary["parity"]
+    return [] if p["passed"] else [f"parity: {p['total'] - p['matched']}/{p['total']} probes differ (see the run's parity.json)"]
+
+
+def _check_improves(summary: dict) -> list[str]:
+    before = summary["baseline_scores"]
+    if not before:
+        return ["improves: the recipe has no baseline (set eval.baseline: true)"]
+    return [
+        f"improves: {task} scored {after['score']} after training, not above {before[task]['score']} before"
+        for task, after in summary["scores"].items()
+        if after["score"] <= before[task]["score"]
+    ]
+
+
+CHECKS = {"parity": _check_parity, "improves": _check_improves}
 
 
 def _brief(scores: dict | None) -> dict | None:
@@ -54,6 +76,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("recipe")
     p.add_argument("overrides", nargs="*", help="dotted.key=value, e.g. train.epochs=2")
     p.add_argument("--profile", choices=PROFILES, help="default: the recipe's, else the hardware's")
+    p.add_argument("--check", action="append", default=[], choices=("parity", "improves"),
+                   help="exit 1 unless the GGUF passed parity / every score beats the untrained baseline")
     p.set_defaults(func=cmd_run)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")

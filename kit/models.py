@@ -27,6 +27,7 @@ def _build_smollm2(out: Path) -> None:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    _require_gguf_tokenizer_support()
     gguf = smollm2_gguf()
     tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     loaded = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
@@ -40,10 +41,22 @@ def _build_smollm2(out: Path) -> None:
     tok.save_pretrained(out)
 
 
+def _require_gguf_tokenizer_support() -> None:
+    import transformers
+
+    major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
+    if (major, minor) < (5, 23):
+        raise RuntimeError(
+            f"transformers {transformers.__version__} builds a broken tokenizer from the SmolLM2 GGUF "
+            "(llama.cpp then aborts); the CPU models need transformers>=5.23 (requirements.txt)"
+        )
+
+
 def _build_tiny_random_llama(out: Path) -> None:
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
+    _require_gguf_tokenizer_support()
     gguf = smollm2_gguf()
     tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     config = LlamaConfig(

