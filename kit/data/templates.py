@@ -34,7 +34,7 @@ def _chatml(default_system: str | None) -> str:
 # FastChat's vicuna_v1.1 conversation (P1's template for every data source): sep " ", sep2 "</s>".
 _VICUNA = (
     "{{ bos_token }}{% if messages[0]['role'] == 'system' %}{% set system = messages[0]['content'] %}"
-    "{% set loop_messages = messages[1:] %}{% else %}{% set system = '" + _VICUNA_SYSTEM + "' %}"
+    '{% set loop_messages = messages[1:] %}{% else %}{% set system = "' + _VICUNA_SYSTEM + '" %}'
     "{% set loop_messages = messages %}{% endif %}{{ system }}"
     "{% for message in loop_messages %}{% if message['role'] == 'user' %}{{ ' USER: ' + message['content'] }}"
     "{% else %}{{ ' ASSISTANT:' }}{% generation %}{{ ' ' + message['content'] + eos_token }}{% endgeneration %}"

@@ -1,0 +1,44 @@
+"""Shared fixtures: a throwaway cache and results folder per test session, offline hub."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: the real SmolLM2 chain (minutes); run with `make test-slow`")
+    config.addinivalue_line("markers", "gpu: needs CUDA (Unsloth); run with `make test-gpu`")
+
+
+@pytest.fixture(scope="session")
+def kit_home(tmp_path_factory) -> Path:
+    """A session cache; the llama.cpp sdist and converter are shared with the user's cache to save the download."""
+    home = tmp_path_factory.mktemp("kit_home")
+    user = Path(os.environ.get("KIT_HOME") or Path.home() / ".cache" / "sftkit")
+    for shared in ("downloads", "llama.cpp"):
+        if (user / shared).is_dir():
+            (home / shared).symlink_to(user / shared)
+    return home
+
+
+@pytest.fixture
+def isolated(kit_home, tmp_path, monkeypatch) -> Path:
+    """KIT_HOME and KIT_RESULTS pointing at throwaway folders; returns the results folder."""
+    monkeypatch.setenv("KIT_HOME", str(kit_home))
+    results = tmp_path / "results"
+    monkeypatch.setenv("KIT_RESULTS", str(results))
+    return results
+
+
+def write_recipe(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path

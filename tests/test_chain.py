@@ -1,0 +1,102 @@
+"""The whole chain on the tiny random Llama: recipe -> data -> LoRA -> merge -> GGUF -> quantize ->
+llama.cpp eval -> result row. Random weights, so scores are ~0; what is checked is that every link
+runs for real, records what it did, and is not redone."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from kit import runs
+from kit.recipe import load_recipe
+from tests.conftest import write_recipe
+
+TINY = """
+name: tiny-chain
+model: {base: tiny-random-llama, chat_template: smollm2, max_seq_len_tokens: 160}
+data:
+  mixture:
+    - {source: "builtin:math", n: 12}
+    - {source: "builtin:general", fraction: 0.5, pool_n: 8}
+train: {max_steps: 3, batch_size: 4, lora: {rank: 4, alpha: 8}}
+export: {quant: Q8_0, parity_prompts: 2, parity_max_tokens: 12}
+eval:
+  tasks: [{task: builtin_math, n: 3}, {task: builtin_general, n: 2}]
+  baseline: true
+"""
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory, kit_home):
+    from kit.pipeline import run_recipe
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("KIT_HOME", str(kit_home))
+    results = tmp_path_factory.mktemp("results")
+    mp.setenv("KIT_RESULTS", str(results))
+    recipe = load_recipe(write_recipe(tmp_path_factory.mktemp("r") / "tiny.yaml", TINY), profile="cpu")
+    summary = run_recipe(recipe)
+    yield recipe, summary, results
+    mp.undo()
+
+
+def test_run_directory_holds_every_phase(chain):
+    _, summary, _ = chain
+    run = runs.Path(summary["run_dir"])
+    for phase in ("data", "train"):
+        assert runs.is_done(run / phase)
+    assert (run / "recipe.json").is_file() and (run / "hardware.json").is_file()
+    assert (run / "train" / "adapter_model.safetensors").is_file()
+    (export,) = (run / "export").iterdir()
+    assert (export / "model-Q8_0.gguf").stat().st_size > 0
+    assert not (export / "merged").exists(), "the merged folder is dropped unless export.keep_merged"
+    assert {p.name.split("-")[0] for p in (export / "eval").iterdir()} == {"builtin_math", "builtin_general"}
+
+
+def test_parity_check_compares_real_tokens(chain):
+    _, summary, _ = chain
+    parity = json.loads(next((runs.Path(summary["run_dir"]) / "export").glob("*/parity.json")).read_text())
+    assert parity["passed"], parity
+    assert all(p["prompt_tokens_match"] and p["generated_tokens"] > 0 for p in parity["probes"])
+
+
+def test_manifest_records_each_source_and_its_count(chain):
+    _, summary, _ = chain
+    counts = {e["source"]: e["count"] for e in summary["data"]["entries"]}
+    assert counts == {"builtin:math": 12, "builtin:general": 4}
+    assert all(len(e["ids_sha256"]) == 64 for e in summary["data"]["entries"])
+
+
+def test_summary_in_results_carries_scores_and_provenance(chain):
+    recipe, summary, results = chain
+    (path,) = (results / recipe.name).glob("*.json")
+    saved = json.loads(path.read_text())
+    assert set(saved["scores"]) == set(saved["baseline_scores"]) == {"builtin_math", "builtin_general"}
+    for score in saved["scores"].values():
+        assert 0.0 <= score["score"] <= 1.0 and score["version"] and score["n_items"] > 0
+    prov = saved["provenance"]
+    assert prov["backend"] == "hf" and "no CUDA" in prov["reason"]
+    assert prov["packages"]["llama_cpp_python"] and prov["packages"]["transformers"]
+    assert saved["train"]["steps"] == 3 and saved["train"]["tokens_per_second"] > 0
+
+
+def test_second_invocation_redoes_nothing(chain):
+    from kit.pipeline import run_recipe
+
+    recipe, summary, _ = chain
+    run = runs.Path(summary["run_dir"])
+    stamps = {p: p.stat().st_mtime_ns for p in run.rglob("DONE.json")}
+    again = run_recipe(recipe)
+    assert again["scores"] == summary["scores"]
+    assert {p: p.stat().st_mtime_ns for p in run.rglob("DONE.json")} == stamps
+
+
+def test_a_half_written_phase_is_not_taken_for_a_finished_one(chain, tmp_path):
+    _, summary, _ = chain
+    run = runs.Path(summary["run_dir"])
+    leftovers = [p for p in run.rglob("*") if ".partial" in p.name or p.name.endswith(".tmp")]
+    assert leftovers == []
+    assert all(runs.is_done(p.parent) for p in run.rglob("DONE.json"))
+    assert os.access(run, os.W_OK)

@@ -1,0 +1,118 @@
+"""Strict recipe loading: every problem reported at once with its dotted key; overrides; profiles."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from kit.recipe import RecipeError, load_recipe, parse_overrides, shipped_recipes
+from tests.conftest import REPO, write_recipe
+
+MINIMAL = """
+name: minimal
+model: {base: tiny-random-llama}
+data:
+  mixture:
+    - {source: "builtin:math", n: 8}
+"""
+
+
+def problems(exc: RecipeError) -> dict[str, str]:
+    return dict(exc.problems)
+
+
+def test_minimal_recipe_loads_with_defaults(tmp_path):
+    recipe = load_recipe(write_recipe(tmp_path / "r.yaml", MINIMAL), profile="cpu")
+    assert recipe.data.mixture[0].n == 8
+    assert recipe.train.backend == "auto"
+    assert recipe.profile == "cpu"
+
+
+def test_all_problems_are_reported_together_with_dotted_keys(tmp_path):
+    text = MINIMAL + "train: {epochs: oops, learning_rat: 0.1, batch_size: 0}\nexport: {quant: Q4_K_N}\n"
+    with pytest.raises(RecipeError) as err:
+        load_recipe(write_recipe(tmp_path / "r.yaml", text), profile="cpu")
+    found = problems(err.value)
+    assert "expected a number" in found["train.epochs"]
+    assert "did you mean 'learning_rate'" in found["train.learning_rat"]
+    assert "did you mean 'Q4_K_M'" in found["export.quant"]
+
+
+def test_range_checks_run_once_types_are_right(tmp_path):
+    text = MINIMAL + "train: {batch_size: 0, warmup_ratio: 1.5}\n"
+    with pytest.raises(RecipeError) as err:
+        load_recipe(write_recipe(tmp_path / "r.yaml", text), profile="cpu")
+    assert set(problems(err.value)) == {"train.batch_size", "train.warmup_ratio"}
+
+
+def test_mixture_entry_needs_exactly_one_of_fraction_or_n(tmp_path):
+    text = MINIMAL.replace('n: 8}', 'n: 8, fraction: 0.5, pool_n: 100}')
+    with pytest.raises(RecipeError) as err:
+        load_recipe(write_recipe(tmp_path / "r.yaml", text), profile="cpu")
+    assert "exactly one" in problems(err.value)["data.mixture.0.fraction"]
+
+
+def test_builtin_fraction_needs_a_pool(tmp_path):
+    text = MINIMAL.replace("n: 8}", "fraction: 0.25}")
+    with pytest.raises(RecipeError) as err:
+        load_recipe(write_recipe(tmp_path / "r.yaml", text), profile="cpu")
+    assert "data.mixture.0.pool_n" in problems(err.value)
+
+
+def test_unknown_eval_task_is_named(tmp_path):
+    text = MINIMAL + "eval: {tasks: [{task: humaneval}, {task: gsm8kk}]}\n"
+    with pytest.raises(RecipeError) as err:
+        load_recipe(write_recipe(tmp_path / "r.yaml", text), profile="cpu")
+    assert "did you mean 'gsm8k'" in problems(err.value)["eval.tasks.1.task"]
+
+
+def test_dotted_overrides_reach_nested_keys_and_list_items(tmp_path):
+    path = write_recipe(tmp_path / "r.yaml", MINIMAL)
+    recipe = load_recipe(path, ["train.lora.rank=4", "data.mixture.0.n=3", "eval.baseline=true"], profile="cpu")
+    assert (recipe.train.lora.rank, recipe.data.mixture[0].n, recipe.eval.baseline) == (4, 3, True)
+
+
+def test_override_to_a_missing_list_item_is_an_error(tmp_path):
+    with pytest.raises(RecipeError, match="no item 5"):
+        load_recipe(write_recipe(tmp_path / "r.yaml", MINIMAL), ["data.mixture.5.n=3"], profile="cpu")
+
+
+def test_override_without_equals_sign_is_an_error():
+    with pytest.raises(RecipeError, match="dotted.key=value"):
+        parse_overrides(["train.epochs"])
+
+
+def test_profile_overrides_apply_before_command_line(tmp_path):
+    text = MINIMAL + "profiles:\n  gpu: {model.base: some/7b, train.quantization: nf4}\n  cpu: {train.max_steps: 5}\n"
+    path = write_recipe(tmp_path / "r.yaml", text)
+    gpu = load_recipe(path, profile="gpu")
+    cpu = load_recipe(path, ["train.max_steps=7"], profile="cpu")
+    assert (gpu.model.base, gpu.train.quantization, gpu.train.max_steps) == ("some/7b", "nf4", None)
+    assert (cpu.model.base, cpu.train.max_steps) == ("tiny-random-llama", 7)
+
+
+@pytest.mark.parametrize("path", shipped_recipes(), ids=lambda p: p.name)
+@pytest.mark.parametrize("profile", ["cpu", "gpu"])
+def test_every_shipped_recipe_validates_and_resolves(path, profile):
+    from kit import runs
+
+    recipe = load_recipe(path, profile=profile)
+    key = runs.train_key(recipe.to_dict(), "hf", "float32")
+    assert len(runs.content_hash(key)) == 12
+    assert recipe.eval.tasks, "a shipped recipe should score something"
+
+
+def test_cli_typo_fails_before_any_model_or_torch_loads():
+    code = (
+        "import sys\n"
+        "from kit.cli import main\n"
+        "try:\n"
+        "    main(['run', 'recipes/smoke.yaml', 'train.epochs=oops'])\n"
+        "except SystemExit as e:\n"
+        "    print('exit', e.code, 'torch' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert "exit 2 False" in done.stdout
+    assert "train.epochs" in done.stderr

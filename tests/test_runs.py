@@ -1,0 +1,58 @@
+"""Content-addressed run ids and atomic phases."""
+
+from __future__ import annotations
+
+import pytest
+
+from kit import runs
+from kit.recipe import load_recipe
+from tests.conftest import write_recipe
+
+RECIPE = """
+name: {name}
+model: {{base: tiny-random-llama}}
+data:
+  mixture:
+    - {{source: "builtin:math", n: 8}}
+train: {{learning_rate: {lr}}}
+eval: {{tasks: [{{task: {task}, n: 2}}]}}
+"""
+
+
+def key_of(tmp_path, name="a", lr=0.0002, task="builtin_math", backend="hf"):
+    path = write_recipe(tmp_path / f"{name}.yaml", RECIPE.format(name=name, lr=lr, task=task))
+    return runs.content_hash(runs.train_key(load_recipe(path, profile="cpu").to_dict(), backend, "float32"))
+
+
+def test_run_id_is_stable_across_loads(tmp_path):
+    assert key_of(tmp_path) == key_of(tmp_path)
+
+
+def test_run_id_ignores_recipe_name_and_eval_settings(tmp_path):
+    assert key_of(tmp_path, name="a") == key_of(tmp_path, name="b", task="builtin_general")
+
+
+def test_run_id_changes_with_training_settings_and_backend(tmp_path):
+    base = key_of(tmp_path)
+    assert key_of(tmp_path, lr=0.001) != base
+    assert key_of(tmp_path, backend="unsloth") != base
+
+
+def test_content_hash_ignores_key_order():
+    assert runs.content_hash({"a": 1, "b": [1, 2]}) == runs.content_hash({"b": [1, 2], "a": 1})
+
+
+def test_staging_leaves_nothing_behind_when_interrupted(tmp_path):
+    final = tmp_path / "phase"
+    with pytest.raises(KeyboardInterrupt), runs.staging(final) as tmp:
+        (tmp / "half.bin").write_text("x")
+        raise KeyboardInterrupt
+    assert not final.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_staging_publishes_complete_folder(tmp_path):
+    final = tmp_path / "phase"
+    with runs.staging(final) as tmp:
+        runs.mark_done(tmp, {"ok": 1})
+    assert runs.is_done(final)
