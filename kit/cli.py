@@ -81,6 +81,8 @@ def main(argv: list[str] | None = None) -> None:
     p.set_defaults(func=cmd_run)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    # bitsandbytes' CPU backend says at every import that an optional kernels package is missing.
+    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
     try:
         code = args.func(args)
     except RecipeError as exc:

@@ -156,7 +156,7 @@ def export_phase(out: Path, base_path: str, adapter: Path | None, recipe: Recipe
     return {"dir": str(out), "gguf": str(gguf), "gguf_bytes": gguf.stat().st_size, "parity": runs.read_json(out / "parity.json")}
 
 
-def eval_phase(export_dir: Path, gguf: Path, recipe: Recipe) -> dict:
+def eval_phase(export_dir: Path, gguf: Path, recipe: Recipe, label: str = "tuned") -> dict:
     """Score every task of the recipe on one GGUF; each task's result is cached by its settings."""
     from kit.eval.engine import open_engine
 
@@ -173,13 +173,13 @@ def eval_phase(export_dir: Path, gguf: Path, recipe: Recipe) -> dict:
     if todo:
         with open_engine(gguf, n_ctx=recipe.eval.n_ctx_tokens, n_threads=env.n_threads(recipe.eval.n_threads)) as engine:
             for spec, task, settings, out in todo:
-                scores[spec.task] = score_task(engine, task, spec, settings, recipe.eval.seed, out)
+                scores[spec.task] = score_task(engine, task, spec, settings, recipe.eval.seed, out, label)
     return scores
 
 
-def score_task(engine, task, spec, settings: dict, seed: int, out: Path) -> dict:
+def score_task(engine, task, spec, settings: dict, seed: int, out: Path, label: str) -> dict:
     items = task.load_items(spec.n, seed)
-    completions = engine.chat_many([it["messages"] for it in items], task.MAX_NEW_TOKENS, desc=spec.task)
+    completions = engine.chat_many([it["messages"] for it in items], task.MAX_NEW_TOKENS, desc=f"{spec.task} [{label}]")
     records = []
     for item, completion in zip(items, completions, strict=True):
         records.append({"id": item["id"], "completion": completion, **task.score(item, completion)})
@@ -192,7 +192,7 @@ def score_task(engine, task, spec, settings: dict, seed: int, out: Path) -> dict
     with runs.staging(out) as tmp:
         runs.write_jsonl(tmp / "items.jsonl", records)
         runs.mark_done(tmp, result)
-    log.info("%s: %.3f on %d items", spec.task, result["score"], len(records))
+    log.info("%s [%s]: %.3f on %d items", spec.task, label, result["score"], len(records))
     return result
 
 
@@ -201,7 +201,7 @@ def baseline_phase(recipe: Recipe, hw: env.Hardware, base_path: str, run: Path) 
     resolved = recipe.to_dict()
     out = runs.baseline_dir(resolved["model"], resolved["export"])
     export = export_phase(out / "export", base_path, None, recipe, hw, run)
-    return eval_phase(Path(export["dir"]), Path(export["gguf"]), recipe)
+    return eval_phase(Path(export["dir"]), Path(export["gguf"]), recipe, label="baseline")
 
 
 def _rmtree(path: Path) -> None:

@@ -20,6 +20,8 @@ def main() -> None:
     parser.add_argument("run_dir", type=Path)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # bitsandbytes' CPU backend says at every import that an optional kernels package is missing.
+    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
     run = args.run_dir
     resolved = read_json(run / "recipe.json")
     hw = Hardware(**read_json(run / "hardware.json"))
