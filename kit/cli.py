@@ -62,6 +62,51 @@ def _check_improves(summary: dict) -> list[str]:
 CHECKS = {"parity": _check_parity, "improves": _check_improves}
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Plan, then (unless --dry) run every run of a grid recipe and write its report."""
+    from kit.sweep import format_plan, plan, run_sweep
+
+    recipe = load_recipe(args.recipe, args.overrides, profile=args.profile)
+    print(format_plan(recipe, plan(recipe)), flush=True)
+    if args.dry:
+        return 0
+    rows = run_sweep(recipe)
+    failed = sum(r["status"] == "failed" for r in rows)
+    _write_report(recipe.name, rows)
+    print(f"{recipe.name}: {len(rows)} result rows, {failed} failed")
+    return 1 if failed else 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Rebuild tables, plots and verdicts from the run summaries stored under results/."""
+    from kit.report import REPORTS
+    from kit.sweep import stored_rows
+
+    names = args.names or [n for n in REPORTS if (results_root() / n / "runs").is_dir()]
+    for name in names:
+        rows = stored_rows(name)
+        if not rows:
+            print(f"{name}: no stored runs under {results_root() / name / 'runs'}; run `make {name}` first")
+            continue
+        _write_report(name, rows)
+    return 0
+
+
+def _write_report(name: str, rows: list[dict]) -> None:
+    from kit.report import REPORTS, write_report
+
+    if name not in REPORTS:
+        return
+    for path in write_report(name, rows, results_root() / name):
+        print(f"wrote {path}")
+
+
+def results_root() -> Path:
+    from kit.pipeline import results_root as root
+
+    return root()
+
+
 def _brief(scores: dict | None) -> dict | None:
     return None if scores is None else {k: v["score"] for k, v in scores.items()}
 
@@ -79,6 +124,17 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--check", action="append", default=[], choices=("parity", "improves"),
                    help="exit 1 unless the GGUF passed parity / every score beats the untrained baseline")
     p.set_defaults(func=cmd_run)
+    for name, func, helptext in (("sweep", cmd_sweep, "plan and run a grid recipe, then write its report"),
+                                 ("plan", cmd_sweep, "print a recipe's plan (runs, cache, time estimate) only")):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("recipe")
+        p.add_argument("overrides", nargs="*", help="dotted.key=value")
+        p.add_argument("--profile", choices=PROFILES)
+        p.add_argument("--dry", action="store_true", default=name == "plan", help="print the plan, run nothing")
+        p.set_defaults(func=func)
+    p = sub.add_parser("report", help="rebuild tables, plots and verdicts from stored results")
+    p.add_argument("names", nargs="*", help="e.g. rq1 rq2 (default: every one with stored runs)")
+    p.set_defaults(func=cmd_report)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     # bitsandbytes' CPU backend says at every import that an optional kernels package is missing.

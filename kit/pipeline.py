@@ -7,6 +7,7 @@ it was in. The run's summary, with its provenance, lands under ``results/``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import subprocess
@@ -18,7 +19,7 @@ from pathlib import Path
 from kit import env, runs
 from kit.data.mixture import build_mixture
 from kit.eval.tasks import get_task
-from kit.recipe import Recipe
+from kit.recipe import PlannedRun, Recipe
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +35,10 @@ class RunError(RuntimeError):
     """A phase of a run failed; the message names the phase and where its log is."""
 
 
-def run_recipe(recipe: Recipe, results_dir: Path | None = None) -> dict:
+def run_recipe(recipe: Recipe, results_dir: Path | None = None, planned: PlannedRun | None = None) -> dict:
     """Run (or reuse) everything a recipe asks for; return the summary written under results/."""
     started = time.time()
+    timings: dict[str, float] = {}
     resolved = recipe.to_dict()
     hw = env.choose(recipe.train.backend, recipe.train.dtype, recipe.train.quantization)
     log.info("hardware: %s on %s, %s (%s)", hw.backend, hw.device_name, hw.dtype, hw.reason)
@@ -44,23 +46,32 @@ def run_recipe(recipe: Recipe, results_dir: Path | None = None) -> dict:
     run = runs.run_dir(key)
     log.info("run %s in %s", run.name, run)
     prepare_run(run, key, hw)
-    manifest = data_phase(run, recipe)
-    base_path = base_phase(run, recipe)
-    metrics = train_phase(run)
-    export = export_phase(runs.export_dir(run, resolved["export"]), base_path, run / "train", recipe, hw, run)
-    scores = eval_phase(Path(export["dir"]), Path(export["gguf"]), recipe)
-    baseline = baseline_phase(recipe, hw, base_path, run) if recipe.eval.baseline else None
+    with _timed(timings, "data"):
+        manifest = data_phase(run, recipe)
+    with _timed(timings, "base_model"):
+        base_path = base_phase(run, recipe)
+    with _timed(timings, "train"):
+        metrics = train_phase(run)
+    with _timed(timings, "export"):
+        export = export_phase(runs.export_dir(run, resolved["export"]), base_path, run / "train", recipe, hw, run)
+    with _timed(timings, "eval"):
+        scores = eval_phase(Path(export["dir"]), Path(export["gguf"]), recipe)
+    with _timed(timings, "baseline"):
+        baseline = baseline_phase(recipe, hw, base_path, run) if recipe.eval.baseline else None
     summary = {
         "recipe": recipe.name,
         "run_id": run.name,
         "run_dir": str(run),
         "profile": recipe.profile,
+        "grid": None if planned is None else {"arm": planned.arm, "fraction": planned.fraction},
+        "status": "ok",
         "scores": scores,
         "baseline_scores": baseline,
         "parity": {k: export["parity"][k] for k in ("passed", "matched", "total")},
         "train": {k: v for k, v in metrics.items() if k != "loss_curve"},
         "data": manifest,
         "export": {"quant": recipe.export.quant, "gguf": export["gguf"], "gguf_bytes": export["gguf_bytes"]},
+        "timings_s_this_invocation": timings,
         "resolved_recipe": resolved,
         "provenance": {
             **env.describe(hw),
@@ -71,10 +82,23 @@ def run_recipe(recipe: Recipe, results_dir: Path | None = None) -> dict:
             "wall_seconds_this_invocation": round(time.time() - started, 1),
         },
     }
-    out = (results_dir or results_root()) / recipe.name / f"{run.name}.json"
+    out = summary_path(recipe.name, planned.tag if planned else run.name, results_dir)
     runs.write_json(out, summary)
     log.info("summary written to %s", out)
     return summary
+
+
+def summary_path(recipe_name: str, tag: str, results_dir: Path | None = None) -> Path:
+    return (results_dir or results_root()) / recipe_name / "runs" / f"{tag}.json"
+
+
+@contextlib.contextmanager
+def _timed(timings: dict, name: str):
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[name] = round(time.perf_counter() - start, 2)
 
 
 def prepare_run(run: Path, key: dict, hw: env.Hardware) -> None:

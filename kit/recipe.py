@@ -83,11 +83,50 @@ class SourceSpec:
 
 @dataclass(frozen=True)
 class DataSpec:
-    mixture: tuple[SourceSpec, ...] = ()
+    mixture: tuple[SourceSpec, ...] = ()  # a single run's data; a grid recipe builds one per run
     seed: int = 0
 
+
+@dataclass(frozen=True)
+class PoolSpec:
+    """A named source a grid draws fractions from (``sources:`` in a grid recipe)."""
+
+    source: str
+    format: str | None = None
+    split: str = "train"
+    pool_n: int | None = None
+
+    def take(self, fraction: float) -> SourceSpec:
+        return SourceSpec(self.source, self.format, self.split, self.pool_n, fraction=fraction)
+
     def problems(self) -> list[tuple[str, str]]:
-        return [] if self.mixture else [("mixture", "needs at least one entry")]
+        return [(k, m) for k, m in self.take(1.0).problems() if k != "fraction"]
+
+
+@dataclass(frozen=True)
+class ArmSpec:
+    """One line of a grid: which named sources are mixed, and which eval tasks score the runs."""
+
+    name: str
+    sources: tuple[str, ...]
+    tasks: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class GridSpec:
+    """Runs = arms x fractions; each arm takes ``fraction`` of each of its sources' pools."""
+
+    fractions: tuple[float, ...]
+    arms: tuple[ArmSpec, ...]
+
+    def problems(self) -> list[tuple[str, str]]:
+        out = [(f"fractions.{i}", f"must be in (0, 1], got {f}") for i, f in enumerate(self.fractions) if not 0 < f <= 1]
+        if len(set(self.fractions)) != len(self.fractions):
+            out.append(("fractions", "lists a fraction twice"))
+        names = [a.name for a in self.arms]
+        if len(set(names)) != len(names) or not names:
+            out.append(("arms", f"needs at least one arm and unique names, got {names}"))
+        return out
 
 
 @dataclass(frozen=True)
@@ -182,9 +221,48 @@ class Recipe:
     train: TrainSpec = field(default_factory=TrainSpec)
     export: ExportSpec = field(default_factory=ExportSpec)
     eval: EvalSpec = field(default_factory=EvalSpec)
+    sources: dict[str, PoolSpec] = field(default_factory=dict)
+    grid: GridSpec | None = None
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    def problems(self) -> list[tuple[str, str]]:
+        if self.grid is None:
+            return [] if self.data.mixture else [("data.mixture", "needs at least one entry (or give a grid:)")]
+        out = [("data.mixture", "a grid recipe builds each run's mixture from sources: leave it out")] if self.data.mixture else []
+        tasks = {t.task for t in self.eval.tasks}
+        for i, arm in enumerate(self.grid.arms):
+            out += [(f"grid.arms.{i}.sources", f"no source named {s!r}{_did_you_mean(s, self.sources)}; defined: {', '.join(self.sources)}")
+                    for s in arm.sources if s not in self.sources]
+            out += [(f"grid.arms.{i}.tasks", f"{t!r} is not in eval.tasks ({', '.join(sorted(tasks))})")
+                    for t in arm.tasks if t not in tasks]
+        return out
+
+    def runs(self) -> list[PlannedRun]:
+        """The grid expanded into single-run recipes (or this recipe alone when it has no grid)."""
+        if self.grid is None:
+            return [PlannedRun("single", None, self)]
+        out = []
+        for arm in self.grid.arms:
+            for fraction in sorted(self.grid.fractions, reverse=True):
+                data = DataSpec(tuple(self.sources[s].take(fraction) for s in arm.sources), self.data.seed)
+                tasks = tuple(t for t in self.eval.tasks if t.task in arm.tasks)
+                run = dataclasses.replace(self, data=data, eval=dataclasses.replace(self.eval, tasks=tasks),
+                                          sources={}, grid=None)
+                out.append(PlannedRun(arm.name, fraction, run))
+        return out
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    arm: str
+    fraction: float | None
+    recipe: Recipe
+
+    @property
+    def tag(self) -> str:
+        return self.arm if self.fraction is None else f"{self.arm}-f{self.fraction:.6g}"
 
 
 def _positive(spec: Any, *names: str) -> list[tuple[str, str]]:
@@ -240,6 +318,11 @@ def _coerce(tp: Any, value: Any, key: str, errors: list[tuple[str, str]]) -> Any
         if value not in args:
             errors.append((key, f"{value!r} is not one of {', '.join(map(repr, args))}{_did_you_mean(value, map(str, args))}"))
         return value
+    if origin is dict:
+        if not isinstance(value, dict):
+            errors.append((key, f"expected a mapping, got {type(value).__name__} {value!r}"))
+            return {}
+        return {str(k): _coerce(args[1], v, f"{key}.{k}", errors) for k, v in value.items()}
     if origin is tuple:
         if not isinstance(value, list | tuple):
             errors.append((key, f"expected a list, got {type(value).__name__} {value!r}"))

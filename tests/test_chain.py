@@ -71,7 +71,7 @@ def test_manifest_records_each_source_and_its_count(chain):
 
 def test_summary_in_results_carries_scores_and_provenance(chain):
     recipe, summary, results = chain
-    (path,) = (results / recipe.name).glob("*.json")
+    (path,) = (results / recipe.name / "runs").glob("*.json")
     saved = json.loads(path.read_text())
     assert set(saved["scores"]) == set(saved["baseline_scores"]) == {"builtin_math", "builtin_general"}
     for score in saved["scores"].values():

@@ -22,6 +22,15 @@ TASKS = {
     "humaneval": "kit.eval.tasks.humaneval",
 }
 
+# Which of P1's abilities a task measures (the report groups by ability).
+ABILITIES = {
+    "builtin_math": "math",
+    "gsm8k": "math",
+    "builtin_code": "code",
+    "humaneval": "code",
+    "builtin_general": "general",
+}
+
 
 def get_task(name: str) -> ModuleType:
     """The task module called ``name``; an unknown name lists the valid ones."""

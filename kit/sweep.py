@@ -1,0 +1,221 @@
+"""A grid recipe as a sweep: the plan first (runs, examples, tokens, what is cached, a time estimate
+from measured throughput), then the runs in order, each failure a row, then the report.
+
+Runs are content-addressed (kit.runs), so a run shared with another recipe is reused and a killed
+sweep resumes where it stopped: finished phases are skipped, the interrupted one starts again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from kit import env, runs
+from kit.data.subset import fraction_to_n
+from kit.eval.tasks import ABILITIES
+from kit.recipe import PlannedRun, Recipe
+
+log = logging.getLogger(__name__)
+
+# Used until this machine has finished runs of its own to measure (numbers from the CPU profile here).
+DEFAULT_TOKENS_PER_S = {"cpu": 95.0, "gpu": 1500.0}
+DEFAULT_TOKENS_PER_EXAMPLE = 120
+DEFAULT_OVERHEAD_S = {"cpu": 40.0, "gpu": 240.0}  # worker start, merge, GGUF conversion, parity, quantize
+DEFAULT_EVAL_S_PER_ITEM = {"cpu": 0.9, "gpu": 2.0}
+
+
+@dataclass
+class PlanLine:
+    planned: PlannedRun
+    run_id: str
+    examples: int | None  # None when the pool size is only known after loading (hub / local files)
+    tokens: float | None
+    trained: bool
+    scored: bool
+    estimate_s: float
+
+
+def plan(recipe: Recipe) -> list[PlanLine]:
+    hw = env.choose(recipe.train.backend, recipe.train.dtype, recipe.train.quantization)
+    speed = measured_speed(recipe.profile)
+    lines = []
+    for planned in recipe.runs():
+        r = planned.recipe
+        resolved = r.to_dict()
+        run = runs.run_dir(runs.train_key(resolved, hw.backend, hw.dtype))
+        examples = expected_examples(r)
+        epochs = r.train.epochs if r.train.max_steps is None else None
+        tokens = None
+        if examples is not None:
+            seen = examples * epochs if epochs else r.train.max_steps * r.train.batch_size * r.train.grad_accum_steps
+            tokens = seen * speed["tokens_per_example"]
+        trained = runs.is_done(run / "train")
+        scored = trained and all(_eval_done(run, resolved, t) for t in r.eval.tasks)
+        estimate = 0.0 if scored else _estimate(r, tokens, trained, speed)
+        lines.append(PlanLine(planned, run.name, examples, tokens, trained, scored, estimate))
+    return lines
+
+
+def expected_examples(recipe: Recipe) -> int | None:
+    total = 0
+    for entry in recipe.data.mixture:
+        if entry.n is not None:
+            total += entry.n
+        elif entry.pool_n is not None and entry.kind == "builtin":
+            total += fraction_to_n(entry.pool_n, entry.fraction)
+        else:
+            return None
+    return total
+
+
+def _eval_done(run: Path, resolved: dict, task_spec) -> bool:
+    done = run / "export" / runs.content_hash(resolved["export"]) / "eval"
+    return done.is_dir() and any(runs.is_done(p) for p in done.glob(f"{task_spec.task}-*"))
+
+
+def _estimate(recipe: Recipe, tokens: float | None, trained: bool, speed: dict) -> float:
+    items = sum((t.n or 100) for t in recipe.eval.tasks)
+    train_s = 0.0 if trained or tokens is None else tokens / speed["tokens_per_s"]
+    return train_s + speed["overhead_s"] + items * speed["eval_s_per_item"]
+
+
+def measured_speed(profile: str) -> dict:
+    """Throughput measured by this machine's finished runs (their summaries), else the defaults."""
+    tps, tpe, overhead, per_item = [], [], [], []
+    for path in (runs.kit_home() / "runs").glob("*/train/DONE.json"):
+        m = runs.read_json(path)
+        if m.get("tokens_per_second") and m.get("train_seconds", 0) > 20:  # short runs are all start-up
+            tps.append(m["tokens_per_second"])
+        if m.get("mean_tokens_per_example"):
+            tpe.append(m["mean_tokens_per_example"])
+    for path in (runs.kit_home() / "timings").glob("*.json"):
+        t = runs.read_json(path)
+        overhead.append(t["overhead_s"])
+        if t.get("eval_s_per_item"):
+            per_item.append(t["eval_s_per_item"])
+    med = lambda xs, default: sorted(xs)[len(xs) // 2] if xs else default  # noqa: E731
+    return {
+        "tokens_per_s": med(tps, DEFAULT_TOKENS_PER_S[profile]),
+        "tokens_per_example": med(tpe, DEFAULT_TOKENS_PER_EXAMPLE),
+        "overhead_s": med(overhead, DEFAULT_OVERHEAD_S[profile]),
+        "eval_s_per_item": med(per_item, DEFAULT_EVAL_S_PER_ITEM[profile]),
+        "measured_from_runs": len(tps),
+    }
+
+
+def format_plan(recipe: Recipe, lines: list[PlanLine]) -> str:
+    speed = measured_speed(recipe.profile)
+    seen: dict[str, str] = {}
+    out = [f"plan for {recipe.name} ({recipe.profile} profile, base {recipe.model.base}): {len(lines)} runs",
+           f"{'run':<22} {'run id':<13} {'examples':>8} {'tokens':>8}  {'status':<28} {'est.':>7}"]  # fmt: skip
+    for line in lines:
+        status = "cached: trained and scored" if line.scored else ("cached: trained, to score" if line.trained else "to train")
+        if line.run_id in seen:
+            status = f"same run as {seen[line.run_id]}"
+        seen.setdefault(line.run_id, line.planned.tag)
+        examples = "?" if line.examples is None else str(line.examples)
+        tokens = "?" if line.tokens is None else f"{line.tokens / 1000:.1f}k"
+        out.append(f"{line.planned.tag:<22} {line.run_id:<13} {examples:>8} {tokens:>8}  {status:<28} {_mmss(line.estimate_s):>7}")
+    total = sum(line.estimate_s for line in {ln.run_id: ln for ln in lines}.values())
+    src = f"measured on {speed['measured_from_runs']} run(s) here" if speed["measured_from_runs"] else "defaults, nothing measured here yet"
+    out.append(f"estimated time: {_mmss(total)} ({speed['tokens_per_s']:.0f} training tokens/s, "
+               f"{speed['overhead_s']:.0f} s per-run overhead, {speed['eval_s_per_item']:.2f} s per eval item: {src})")
+    return "\n".join(out)
+
+
+def _mmss(seconds: float) -> str:
+    return f"{int(seconds) // 60}:{int(seconds) % 60:02d}"
+
+
+def run_sweep(recipe: Recipe, results_dir: Path | None = None) -> list[dict]:
+    """Every planned run in order; a failure becomes a row with its error and the sweep goes on."""
+    from kit.pipeline import run_recipe, summary_path
+
+    rows: list[dict] = []
+    planned_runs = recipe.runs()
+    for planned in tqdm(planned_runs, desc=f"{recipe.name} runs", unit="run"):
+        try:
+            summary = run_recipe(planned.recipe, results_dir, planned)
+            _record_timing(summary)
+        except Exception as exc:  # one failed run (OOM, timeout, bad data) must not end the sweep
+            log.error("run %s failed: %s", planned.tag, exc)
+            summary = failed_summary(planned, exc)
+            runs.write_json(summary_path(recipe.name, planned.tag, results_dir), summary)
+        rows.extend(rows_of(summary))
+    return _dedupe_base(rows)
+
+
+def failed_summary(planned: PlannedRun, exc: BaseException) -> dict:
+    return {
+        "recipe": planned.recipe.name,
+        "grid": {"arm": planned.arm, "fraction": planned.fraction},
+        "status": "failed",
+        "error": f"{type(exc).__name__}: {exc}",
+        "traceback": traceback.format_exc(limit=8),
+        "profile": planned.recipe.profile,
+        "tasks": [t.task for t in planned.recipe.eval.tasks],
+        "examples": expected_examples(planned.recipe),
+    }
+
+
+def _record_timing(summary: dict) -> None:
+    """Keep what a full (uncached) run cost here, so later plans estimate from this machine."""
+    t = summary["timings_s_this_invocation"]
+    if t.get("train", 0) < 1 or t.get("export", 0) < 1:
+        return  # a cached run says nothing about cost
+    items = sum(s["n_items"] for s in summary["scores"].values())
+    record = {"overhead_s": round(t["export"] + t["train"] - summary["train"]["train_seconds"], 1),
+              "eval_s_per_item": round(t["eval"] / items, 3) if items and t["eval"] > 1 else None}  # fmt: skip
+    runs.write_json(runs.kit_home() / "timings" / f"{summary['run_id']}.json", record)
+
+
+def rows_of(summary: dict) -> list[dict]:
+    """Report rows (kit.report.rows) of one run summary: one per scored task, plus the base model's."""
+    grid = summary.get("grid") or {"arm": "single", "fraction": None}
+    common = {"recipe": summary["recipe"], "arm": grid["arm"], "fraction": grid["fraction"],
+              "profile": summary["profile"]}  # fmt: skip
+    if summary["status"] != "ok":
+        return [{**common, "n_examples": summary.get("examples") or 0, "task": task, "ability": ability_of(task),
+                 "score": None, "status": "failed", "error": summary["error"], "run_id": "", "task_version": ""}
+                for task in summary["tasks"]]  # fmt: skip
+    rows = []
+    for task, s in summary["scores"].items():
+        rows.append({**common, "n_examples": summary["data"]["total"], "task": task, "ability": ability_of(task),
+                     "score": s["score"], "status": "ok", "error": None, "run_id": summary["run_id"],
+                     "task_version": s["version"]})  # fmt: skip
+    for task, s in (summary.get("baseline_scores") or {}).items():
+        rows.append({**common, "arm": "base", "fraction": 0.0, "n_examples": 0, "task": task,
+                     "ability": ability_of(task), "score": s["score"], "status": "ok", "error": None,
+                     "run_id": "base", "task_version": s["version"]})  # fmt: skip
+    return rows
+
+
+def ability_of(task: str) -> str:
+    return ABILITIES[task]
+
+
+def stored_rows(recipe_name: str, results_dir: Path | None = None) -> list[dict]:
+    """Rows rebuilt from the run summaries under results/<recipe>/runs (for `make report`)."""
+    from kit.pipeline import results_root
+
+    folder = (results_dir or results_root()) / recipe_name / "runs"
+    rows: list[dict] = []
+    for path in sorted(folder.glob("*.json")):
+        rows.extend(rows_of(json.loads(path.read_text())))
+    return _dedupe_base(rows)
+
+
+def _dedupe_base(rows: list[dict]) -> list[dict]:
+    seen, out = set(), []
+    for row in rows:
+        key = (row["arm"], row["fraction"], row["task"]) if row["arm"] == "base" else None
+        if key is None or key not in seen:
+            out.append(row)
+            if key:
+                seen.add(key)
+    return out
