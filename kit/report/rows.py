@@ -12,18 +12,21 @@ A row is a flat dict (JSON-friendly), one per trained run (or the untrained base
      "score": 0.41,              # in [0, 1] (fraction correct, constraint rate...); None when failed
      "status": "ok",             # "ok" | "failed"
      "error": None,              # what went wrong when failed (OOM, timeout...), else None
-     "run_id": "a1b2c3d4e5f6",   # content-addressed run id (kit.runs)
+     "run_id": "a1b2c3d4e5f6",   # content-addressed run id (kit.runs); "" allowed for a failed run
      "profile": "cpu",           # "cpu" | "gpu": which model/data scale produced it
-     "task_version": "1"}        # the task module's VERSION
+     "task_version": "1"}        # the task module's VERSION; "" allowed for a failed run
 
-Scores are on the tasks' own [0, 1] scale; a scorer with another scale (a 1-10 judge) must be
-normalised before it becomes a row, so a column never mixes scales. Extra keys (provenance: recipe
-hash, git commit, n eval items...) are allowed and kept. Failures are rows, not gaps.
+Scores are on the tasks' own [0, 1] scale; a scorer with another scale must be normalised before it
+becomes a row (mtbench stores the local judge's 1-10 rating / 10), so a column never mixes scales.
+Extra keys (provenance: recipe hash, git commit, n eval items...) are allowed and kept. Failures are
+rows, not gaps.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from fractions import Fraction
 from typing import Literal, TypedDict
 
 ARMS = ("math", "code", "general", "mixed", "base")
@@ -71,7 +74,9 @@ def _row_problems(row: dict) -> list[tuple[str, str]]:
         return missing
     out = []
     for name in ("recipe", "task", "run_id", "task_version"):
-        if not isinstance(row[name], str) or not row[name]:
+        # A run that failed before training or scoring may have no run id or task version yet.
+        may_be_empty = row.get("status") == "failed" and name in ("run_id", "task_version")
+        if not isinstance(row[name], str) or not (row[name] or may_be_empty):
             out.append((name, f"must be a non-empty string, got {row[name]!r}"))
     for name, allowed in (("arm", ARMS), ("ability", ABILITIES), ("status", STATUSES), ("profile", PROFILES)):
         if row[name] not in allowed:
@@ -80,7 +85,8 @@ def _row_problems(row: dict) -> list[tuple[str, str]]:
     if not _is_number(fraction) or not 0.0 <= fraction <= 1.0:
         out.append(("fraction", f"must be a number in [0, 1], got {fraction!r}"))
     elif (row["arm"] == "base") != (fraction == 0.0):
-        out.append(("fraction", f"is 0.0 exactly for arm 'base' and > 0 otherwise; got {fraction!r} for {row['arm']!r}"))
+        want = "0.0 for arm 'base'" if row["arm"] == "base" else "> 0 for a trained arm"
+        out.append(("fraction", f"must be {want}; got {fraction!r} for arm {row['arm']!r}"))
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         out.append(("n_examples", f"must be an int >= 0, got {n!r}"))
     elif row["arm"] == "base" and n != 0:
@@ -105,3 +111,84 @@ def _status_problems(row: dict) -> list[tuple[str, str]]:
 
 def _is_number(x) -> bool:
     return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+# --- selection: the cells the tables, plots and checks read -------------------------------------
+
+
+@dataclass(frozen=True)
+class Cell:
+    """What the rows say about one (arm, fraction, task): the mean of its ok scores, or why it failed."""
+
+    score: float | None
+    n_examples: int
+    n_ok: int
+    errors: tuple[str, ...]
+
+    @property
+    def failed(self) -> bool:
+        return self.n_ok == 0
+
+
+def series(rows: list[dict], arm: str, task: str) -> dict[float, Cell]:
+    """``{fraction: Cell}`` for one arm on one task; several runs of a cell are averaged (ok ones only)."""
+    groups: dict[float, list[dict]] = {}
+    for row in rows:
+        if row["arm"] == arm and row["task"] == task:
+            groups.setdefault(fraction_key(row["fraction"]), []).append(row)
+    out = {}
+    for fraction, group in groups.items():
+        ok = [r["score"] for r in group if r["status"] == "ok"]
+        errors = tuple(f"run {r['run_id']}: {r['error']}" if r["run_id"] else r["error"]
+                       for r in group if r["status"] != "ok")
+        out[fraction] = Cell(
+            score=sum(ok) / len(ok) if ok else None,
+            n_examples=max(r["n_examples"] for r in group),
+            n_ok=len(ok),
+            errors=errors,
+        )
+    return out
+
+
+def fraction_key(fraction: float) -> float:
+    """Fractions as dict keys: 1/256 computed two ways must land on the same key."""
+    return round(float(fraction), 12)
+
+
+def fraction_label(fraction: float) -> str:
+    """``0.00390625`` -> ``"1/256"``; the label the paper uses."""
+    return str(Fraction(fraction).limit_denominator(1 << 16))
+
+
+def tasks_by_ability(rows: list[dict]) -> dict[str, list[str]]:
+    """The eval tasks seen per ability, built-in tasks first, in ABILITIES order."""
+    seen = {ability: {r["task"] for r in rows if r["ability"] == ability} for ability in ABILITIES}
+    return {a: sorted(ts, key=lambda t: (not t.startswith("builtin_"), t)) for a, ts in seen.items() if ts}
+
+
+def task_sets(rows: list[dict]) -> list[dict[str, str]]:
+    """One ``{ability: task}`` per comparable set: the built-in tasks together, the benchmarks together.
+
+    An ability with fewer tasks than another reuses its last one (e.g. builtin_general next to gsm8k
+    and humaneval when no MT-Bench judge ran).
+    """
+    by_ability = tasks_by_ability(rows)
+    width = max((len(ts) for ts in by_ability.values()), default=0)
+    return [{a: ts[min(i, len(ts) - 1)] for a, ts in by_ability.items()} for i in range(width)]
+
+
+def only_profile(rows: list[dict]) -> str:
+    """The one profile of a report's rows; mixing profiles would mix models in one column."""
+    profiles = sorted({r["profile"] for r in rows})
+    if len(profiles) != 1:
+        found = ", ".join(profiles) or "none (no rows)"
+        raise ValueError(f"a report needs rows of exactly one profile; found {found}: write one report per profile")
+    return profiles[0]
+
+
+def task_versions(rows: list[dict]) -> dict[str, str]:
+    """``{task: version}``; several versions of one task are joined with '+' so the reader sees the mix."""
+    versions: dict[str, set[str]] = {}
+    for row in rows:
+        versions.setdefault(row["task"], set()).update([row["task_version"]] if row["task_version"] else [])
+    return {task: "+".join(sorted(v)) or "?" for task, v in sorted(versions.items())}
