@@ -27,7 +27,14 @@ else
 endif
 STAMP := $(VENV)/.installed-$(REQS)
 
-.PHONY: setup test test-slow test-gpu smoke validate clean-venv
+# make rq1 PROFILE=cpu forces a profile (default: the hardware's); DRY=1 prints the plan only.
+PROFILE ?=
+DRY ?=
+RQ ?= rq1
+PROFILE_FLAG := $(if $(PROFILE),--profile $(PROFILE),)
+SWEEP := $(if $(DRY),plan,sweep)
+
+.PHONY: setup test test-slow test-gpu smoke validate clean-venv rq1 rq2 plan report
 
 setup: $(STAMP)
 
@@ -68,3 +75,12 @@ smoke: $(STAMP)
 
 clean-venv:
 	rm -rf $(VENV)
+
+rq1 rq2: $(STAMP)
+	$(PY) -m kit $(SWEEP) recipes/$@.yaml $(PROFILE_FLAG)
+
+plan: $(STAMP)
+	$(PY) -m kit plan recipes/$(RQ).yaml $(PROFILE_FLAG)
+
+report: $(STAMP)
+	$(PY) -m kit report

@@ -25,7 +25,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 failed += 1
                 print(f"FAIL {path} [{profile}]\n{exc}")
                 continue
-            print(f"ok   {path} [{profile}]: {len(recipe.data.mixture)} source(s), {len(recipe.eval.tasks)} eval task(s)")
+            shape = f"{len(recipe.runs())} run(s)" if recipe.grid else f"{len(recipe.data.mixture)} source(s)"
+            print(f"ok   {path} [{profile}]: {shape}, {len(recipe.eval.tasks)} eval task(s)")
     print(f"{len(paths)} recipe(s), {failed} failure(s)")
     return 1 if failed else 0
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from kit import env, runs
 from kit.data.mixture import build_mixture
+from kit.data.subset import fraction_to_n, select_nested
 from kit.eval.tasks import get_task
 from kit.recipe import PlannedRun, Recipe
 
@@ -42,22 +43,16 @@ def run_recipe(recipe: Recipe, results_dir: Path | None = None, planned: Planned
     resolved = recipe.to_dict()
     hw = env.choose(recipe.train.backend, recipe.train.dtype, recipe.train.quantization)
     log.info("hardware: %s on %s, %s (%s)", hw.backend, hw.device_name, hw.dtype, hw.reason)
-    key = runs.train_key(resolved, hw.backend, hw.dtype)
-    run = runs.run_dir(key)
-    log.info("run %s in %s", run.name, run)
-    prepare_run(run, key, hw)
-    with _timed(timings, "data"):
-        manifest = data_phase(run, recipe)
-    with _timed(timings, "base_model"):
-        base_path = base_phase(run, recipe)
     with _timed(timings, "train"):
-        metrics = train_phase(run)
+        stages = train_stages(recipe, hw, timings)
+    run = stages[-1]["dir"]
+    manifest, metrics, base_path = stages[-1]["manifest"], stages[-1]["metrics"], stages[-1]["base"]["path"]
     with _timed(timings, "export"):
         export = export_phase(runs.export_dir(run, resolved["export"]), base_path, run / "train", recipe, hw, run)
     with _timed(timings, "eval"):
         scores = eval_phase(Path(export["dir"]), Path(export["gguf"]), recipe)
     with _timed(timings, "baseline"):
-        baseline = baseline_phase(recipe, hw, base_path, run) if recipe.eval.baseline else None
+        baseline = baseline_phase(recipe, hw, stages[0]["base"]["path"], run) if recipe.eval.baseline else None
     summary = {
         "recipe": recipe.name,
         "run_id": run.name,
@@ -70,6 +65,8 @@ def run_recipe(recipe: Recipe, results_dir: Path | None = None, planned: Planned
         "parity": {k: export["parity"][k] for k in ("passed", "matched", "total")},
         "train": {k: v for k, v in metrics.items() if k != "loss_curve"},
         "data": manifest,
+        "stages": [{"name": st["name"], "run_id": st["dir"].name, "reused": st["reused"], "examples": st["manifest"]["total"],
+                    "train_seconds": st["metrics"]["train_seconds"]} for st in stages],  # fmt: skip
         "export": {"quant": recipe.export.quant, "gguf": export["gguf"], "gguf_bytes": export["gguf_bytes"]},
         "timings_s_this_invocation": timings,
         "resolved_recipe": resolved,
@@ -108,25 +105,74 @@ def prepare_run(run: Path, key: dict, hw: env.Hardware) -> None:
     runs.write_json(run / "hardware.json", hw.__dict__)
 
 
-def data_phase(run: Path, recipe: Recipe) -> dict:
+def train_stages(recipe: Recipe, hw: env.Hardware, timings: dict) -> list[dict]:
+    """Train (or reuse) every stage in order; each starts from its parent's weights (kit.runs.stage_keys)."""
+    resolved = recipe.to_dict()
+    done: dict[str, dict] = {}
+    out: list[dict] = []
+    for stage, (name, key) in zip(recipe.stage_list(), runs.stage_keys(resolved, hw.backend, hw.dtype), strict=True):
+        run = runs.run_dir(key)
+        reused = runs.is_done(run / "train")
+        log.info("stage %s: %s %s", name, "reusing" if reused else "training", run)
+        prepare_run(run, key, hw)
+        replay = done[stage.replay_stage] if stage.replay_stage else None
+        manifest = data_phase(run, stage, recipe.data.seed, replay)
+        base = stage_base(recipe, hw, out[-1] if out else None)
+        runs.write_json(run / "base.json", base)
+        metrics = train_phase(run)
+        entry = {"name": name, "dir": run, "manifest": manifest, "metrics": metrics, "base": base, "reused": reused}
+        done[name] = entry
+        out.append(entry)
+    return out
+
+
+def data_phase(run: Path, stage, seed: int, replay: dict | None) -> dict:
     out = run / "data"
     if runs.is_done(out):
         return runs.read_json(out / "manifest.json")
-    rows, manifest = build_mixture(recipe.data.mixture, recipe.data.seed)
+    rows, manifest = build_mixture(stage.mixture, seed) if stage.mixture else ([], {"seed": seed, "total": 0, "entries": []})
+    if replay is not None:
+        earlier = runs.read_jsonl(replay["dir"] / "data" / "train.jsonl")
+        chosen = select_nested(earlier, fraction_to_n(len(earlier), stage.replay_fraction), seed)
+        rows = rows + chosen
+        manifest["replay"] = {"stage": replay["name"], "stage_run_id": replay["dir"].name, "fraction": stage.replay_fraction,
+                              "of": len(earlier), "count": len(chosen), "ids_sha256": _ids_hash(chosen)}  # fmt: skip
+        manifest["total"] = len(rows)
     with runs.staging(out) as tmp:
         runs.write_jsonl(tmp / "train.jsonl", rows)
         runs.write_json(tmp / "manifest.json", manifest)
         runs.mark_done(tmp, {"rows": len(rows)})
-    log.info("data: %d rows from %d source(s)", len(rows), len(manifest["entries"]))
+    log.info("data: %d rows (%d source(s)%s)", len(rows), len(manifest["entries"]), ", with replay" if replay else "")
     return manifest
 
 
-def base_phase(run: Path, recipe: Recipe) -> str:
+def _ids_hash(rows: list[dict]) -> str:
+    import hashlib
+
+    return hashlib.sha256("\n".join(sorted(r["id"] for r in rows)).encode()).hexdigest()
+
+
+def stage_base(recipe: Recipe, hw: env.Hardware, parent: dict | None) -> dict:
+    """The weights a stage starts from: the base model, or its parent's (merged, or its adapter continued)."""
     from kit.models import resolve_base
 
-    path = resolve_base(recipe.model.base)
-    runs.write_json(run / "base.json", {"base": recipe.model.base, "path": path})
-    return path
+    if parent is None:
+        return {"path": resolve_base(recipe.model.base), "init_adapter": None}
+    if recipe.train.stage_chaining == "continue":
+        return {"path": parent["base"]["path"], "init_adapter": str(parent["dir"] / "train")}
+    merged = parent["dir"] / "merged"
+    if not runs.is_done(merged):
+        from kit.export.merge import merge
+
+        log.info("merging stage %s into the weights the next stage starts from", parent["name"])
+        with runs.staging(merged) as tmp:
+            merge(parent["base"]["path"], parent["dir"] / "train", tmp, recipe.model.chat_template, _merge_dtype(hw))
+            runs.mark_done(tmp, {"base": parent["base"]})
+    return {"path": str(merged), "init_adapter": None}
+
+
+def _merge_dtype(hw: env.Hardware) -> str:
+    return "float16" if hw.device == "cuda" else "float32"
 
 
 def train_phase(run: Path) -> dict:
@@ -140,6 +186,7 @@ def train_phase(run: Path) -> dict:
         for line in proc.stdout:  # echo progress live and keep a copy beside the run
             sys.stderr.write(line)
             logf.write(line)
+            logf.flush()
         rc = proc.wait()
     if rc != 0:
         raise RunError(f"training failed (exit {rc}); the worker's output is in {run / 'train.log'}")
@@ -163,7 +210,7 @@ def export_phase(out: Path, base_path: str, adapter: Path | None, recipe: Recipe
         threads = env.n_threads(recipe.eval.n_threads)
         with runs.staging(out) as tmp:
             merged, f16 = tmp / "merged", tmp / "model-F16.gguf"
-            merge(base_path, adapter, merged, recipe.model.chat_template, "float16" if hw.device == "cuda" else "float32")
+            merge(base_path, adapter, merged, recipe.model.chat_template, _merge_dtype(hw))
             convert(merged, f16, "f16")
             parity = parity_check(merged, f16, probe_prompts(run, spec.parity_prompts), spec.parity_max_tokens, threads)
             if not parity["passed"]:
@@ -188,7 +235,8 @@ def eval_phase(export_dir: Path, gguf: Path, recipe: Recipe, label: str = "tuned
     for spec in recipe.eval.tasks:
         task = get_task(spec.task)
         settings = {"task": spec.task, "version": task.VERSION, "n": spec.n, "seed": recipe.eval.seed,
-                    "n_ctx": recipe.eval.n_ctx_tokens, "max_new_tokens": task.MAX_NEW_TOKENS, "decoding": "greedy"}
+                    "n_ctx": recipe.eval.n_ctx_tokens, "max_new_tokens": task.MAX_NEW_TOKENS, "decoding": "greedy",
+                    **getattr(task, "cache_identity", dict)()}  # e.g. which judge model graded
         out = export_dir / "eval" / f"{spec.task}-{runs.content_hash(settings)}"
         if runs.is_done(out):
             scores[spec.task] = runs.read_json(out / "DONE.json")
@@ -203,14 +251,20 @@ def eval_phase(export_dir: Path, gguf: Path, recipe: Recipe, label: str = "tuned
 
 def score_task(engine, task, spec, settings: dict, seed: int, out: Path, label: str) -> dict:
     items = task.load_items(spec.n, seed)
-    completions = engine.chat_many([it["messages"] for it in items], task.MAX_NEW_TOKENS, desc=f"{spec.task} [{label}]")
-    records = []
-    for item, completion in zip(items, completions, strict=True):
-        records.append({"id": item["id"], "completion": completion, **task.score(item, completion)})
+    if hasattr(task, "evaluate"):  # tasks that need more than one generation per item (multi-turn, a judge)
+        records = task.evaluate(engine, items, desc=f"{spec.task} [{label}]")
+    else:
+        completions = engine.chat_many([it["messages"] for it in items], task.MAX_NEW_TOKENS, desc=f"{spec.task} [{label}]")
+        records = [{"id": item["id"], "completion": completion, **task.score(item, completion)}
+                   for item, completion in zip(items, completions, strict=True)]  # fmt: skip
+    scored = [r["score"] for r in records if r["score"] is not None]  # None: e.g. a judgment without a rating
+    if not scored:
+        raise RunError(f"{spec.task}: none of the {len(records)} items could be scored (see the task's records)")
     result = {
         **settings,
-        "score": round(sum(r["score"] for r in records) / len(records), 4),
+        "score": round(sum(scored) / len(scored), 4),
         "n_items": len(records),
+        "n_unscored": len(records) - len(scored),
         "gguf": engine.path.name,
     }
     with runs.staging(out) as tmp:

@@ -97,6 +97,12 @@ class PoolSpec:
     pool_n: int | None = None
 
     def take(self, fraction: float) -> SourceSpec:
+        if self.source.startswith("builtin:") and self.pool_n:
+            # A generator's pool size is known now: say the count, so two fractions that round to the
+            # same rows are the same run (and are trained once).
+            from kit.data.subset import fraction_to_n
+
+            return SourceSpec(self.source, self.format, self.split, self.pool_n, n=fraction_to_n(self.pool_n, fraction))
         return SourceSpec(self.source, self.format, self.split, self.pool_n, fraction=fraction)
 
     def problems(self) -> list[tuple[str, str]]:
@@ -104,12 +110,74 @@ class PoolSpec:
 
 
 @dataclass(frozen=True)
-class ArmSpec:
-    """One line of a grid: which named sources are mixed, and which eval tasks score the runs."""
+class ReplaySpec:
+    """Mix back a fraction of an earlier stage's training rows (DMT's k)."""
+
+    stage: str
+    fraction: float | Literal["grid"]  # "grid": the grid's fraction, so one arm sweeps k
+
+    def problems(self) -> list[tuple[str, str]]:
+        bad = self.fraction != "grid" and not 0 < self.fraction <= 1
+        return [("fraction", f"must be in (0, 1] or 'grid' (leave replay out for none), got {self.fraction}")] if bad else []
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """One training stage of a grid arm: named sources, each at a fixed fraction or the grid's."""
 
     name: str
-    sources: tuple[str, ...]
+    sources: dict[str, float | Literal["grid"]] = field(default_factory=dict)
+    replay: ReplaySpec | None = None
+    epochs: float | None = None  # this stage's epochs, else train.epochs
+
+    def problems(self) -> list[tuple[str, str]]:
+        out = [(f"sources.{k}", f"must be in (0, 1] or 'grid', got {v}")
+               for k, v in self.sources.items() if v != "grid" and not 0 < v <= 1]  # fmt: skip
+        if not self.sources and self.replay is None:
+            out.append(("sources", "a stage needs sources, a replay, or both"))
+        return out
+
+
+@dataclass(frozen=True)
+class ArmSpec:
+    """One line of a grid: which named sources are mixed (or which stages run), scored on which tasks.
+
+    ``sources: [a, b]`` is one stage with every source at the grid's fraction; ``stages:`` lists
+    stages trained one after the other. An arm that never says 'grid' is one run, not one per fraction.
+    """
+
+    name: str
     tasks: tuple[str, ...]
+    sources: tuple[str, ...] = ()
+    stages: tuple[StageSpec, ...] = ()
+
+    def problems(self) -> list[tuple[str, str]]:
+        if bool(self.sources) == bool(self.stages):
+            return [("sources", "give exactly one of 'sources:' (one stage) or 'stages:'")]
+        names = [st.name for st in self.stages]
+        out = [("stages", f"stage names must be unique, got {names}")] if len(set(names)) != len(names) else []
+        for i, st in enumerate(self.stages):
+            if st.replay and st.replay.stage not in names[:i]:
+                out.append((f"stages.{i}.replay.stage", f"{st.replay.stage!r} is not an earlier stage of this arm ({names[:i]})"))
+        return out
+
+    def stage_specs(self) -> tuple[StageSpec, ...]:
+        return self.stages or (StageSpec("sft", {s: "grid" for s in self.sources}),)
+
+    @property
+    def uses_grid(self) -> bool:
+        return any("grid" in st.sources.values() or (st.replay and st.replay.fraction == "grid") for st in self.stage_specs())
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A concrete training stage of one run (``stages:`` of a single-run recipe)."""
+
+    name: str
+    mixture: tuple[SourceSpec, ...] = ()
+    replay_stage: str | None = None
+    replay_fraction: float | None = None
+    epochs: float | None = None
 
 
 @dataclass(frozen=True)
@@ -159,6 +227,10 @@ class TrainSpec:
     gradient_checkpointing: bool = False
     seed: int = 0
     lora: LoraSpec = field(default_factory=LoraSpec)
+    # How stages chain: "merge" folds each stage's adapter into the weights the next stage starts
+    # from (a fresh adapter per stage, like full fine-tuning from the previous stage's weights);
+    # "continue" trains the same adapter on through every stage.
+    stage_chaining: Literal["merge", "continue"] = "merge"
 
     def problems(self) -> list[tuple[str, str]]:
         out = _positive(self, "epochs", "batch_size", "grad_accum_steps", "learning_rate")
@@ -223,21 +295,39 @@ class Recipe:
     eval: EvalSpec = field(default_factory=EvalSpec)
     sources: dict[str, PoolSpec] = field(default_factory=dict)
     grid: GridSpec | None = None
+    stages: tuple[Stage, ...] = ()  # a single multi-stage run (a grid fills this per run)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     def problems(self) -> list[tuple[str, str]]:
         if self.grid is None:
-            return [] if self.data.mixture else [("data.mixture", "needs at least one entry (or give a grid:)")]
+            return self._single_run_problems()
         out = [("data.mixture", "a grid recipe builds each run's mixture from sources: leave it out")] if self.data.mixture else []
         tasks = {t.task for t in self.eval.tasks}
         for i, arm in enumerate(self.grid.arms):
-            out += [(f"grid.arms.{i}.sources", f"no source named {s!r}{_did_you_mean(s, self.sources)}; defined: {', '.join(self.sources)}")
-                    for s in arm.sources if s not in self.sources]
+            used = [s for st in arm.stage_specs() for s in st.sources]
+            out += [(f"grid.arms.{i}.{'sources' if arm.sources else 'stages'}", f"no source named {s!r}{_did_you_mean(s, self.sources)}; defined: {', '.join(self.sources)}")
+                    for s in dict.fromkeys(used) if s not in self.sources]  # fmt: skip
             out += [(f"grid.arms.{i}.tasks", f"{t!r} is not in eval.tasks ({', '.join(sorted(tasks))})")
-                    for t in arm.tasks if t not in tasks]
+                    for t in arm.tasks if t not in tasks]  # fmt: skip
         return out
+
+    def _single_run_problems(self) -> list[tuple[str, str]]:
+        if not self.stages:
+            return [] if self.data.mixture else [("data.mixture", "needs at least one entry (or give a grid: or stages:)")]
+        out = [("data.mixture", "a recipe with stages: gives each stage its mixture; leave this out")] if self.data.mixture else []
+        names = [st.name for st in self.stages]
+        for i, st in enumerate(self.stages):
+            if st.replay_stage is not None and st.replay_stage not in names[:i]:
+                out.append((f"stages.{i}.replay_stage", f"{st.replay_stage!r} is not an earlier stage ({names[:i]})"))
+            if not st.mixture and st.replay_stage is None:
+                out.append((f"stages.{i}.mixture", "a stage needs a mixture, a replay, or both"))
+        return out
+
+    def stage_list(self) -> tuple[Stage, ...]:
+        """The stages this run trains, in order (a plain recipe is one stage of its data.mixture)."""
+        return self.stages or (Stage("sft", self.data.mixture),)
 
     def runs(self) -> list[PlannedRun]:
         """The grid expanded into single-run recipes (or this recipe alone when it has no grid)."""
@@ -245,13 +335,25 @@ class Recipe:
             return [PlannedRun("single", None, self)]
         out = []
         for arm in self.grid.arms:
-            for fraction in sorted(self.grid.fractions, reverse=True):
-                data = DataSpec(tuple(self.sources[s].take(fraction) for s in arm.sources), self.data.seed)
-                tasks = tuple(t for t in self.eval.tasks if t.task in arm.tasks)
-                run = dataclasses.replace(self, data=data, eval=dataclasses.replace(self.eval, tasks=tasks),
-                                          sources={}, grid=None)
-                out.append(PlannedRun(arm.name, fraction, run))
+            fractions = sorted(self.grid.fractions, reverse=True) if arm.uses_grid else [None]
+            for fraction in fractions:
+                out.append(PlannedRun(arm.name, fraction, self._concrete(arm, fraction)))
         return out
+
+    def _concrete(self, arm: ArmSpec, fraction: float | None) -> Recipe:
+        stages = []
+        for st in arm.stage_specs():
+            mixture = tuple(self.sources[name].take(fraction if f == "grid" else f) for name, f in st.sources.items())
+            replay = st.replay and (st.replay.stage, fraction if st.replay.fraction == "grid" else st.replay.fraction)
+            stages.append(Stage(st.name, mixture, *(replay or (None, None)), st.epochs))
+        tasks = tuple(t for t in self.eval.tasks if t.task in arm.tasks)
+        eval_spec = dataclasses.replace(self.eval, tasks=tasks)
+        if len(stages) == 1 and stages[0].replay_stage is None and stages[0].epochs is None:
+            # one plain stage: a run like any single-stage recipe (and the same run id as one)
+            return dataclasses.replace(self, data=DataSpec(stages[0].mixture, self.data.seed), eval=eval_spec,
+                                       sources={}, grid=None)  # fmt: skip
+        return dataclasses.replace(self, data=DataSpec((), self.data.seed), eval=eval_spec, sources={}, grid=None,
+                                   stages=tuple(stages))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -311,7 +413,15 @@ def _coerce(tp: Any, value: Any, key: str, errors: list[tuple[str, str]]) -> Any
         if value is None and type(None) in args:
             return None
         inner = [a for a in args if a is not type(None)]
-        return _coerce(inner[0], value, key, errors)
+        first_errors: list[tuple[str, str]] = []
+        for option in inner:  # the first alternative that takes the value without complaint wins
+            scratch: list[tuple[str, str]] = []
+            result = _coerce(option, value, key, scratch)
+            if not scratch:
+                return result
+            first_errors = first_errors or scratch
+        errors.extend(first_errors if len(inner) == 1 else [(key, f"{value!r} is none of: {_describe(inner)}")])
+        return value
     if dataclasses.is_dataclass(tp):
         return build(tp, value, key, errors)
     if origin is Literal:
@@ -329,6 +439,14 @@ def _coerce(tp: Any, value: Any, key: str, errors: list[tuple[str, str]]) -> Any
             return ()
         return tuple(_coerce(args[0], v, f"{key}.{i}", errors) for i, v in enumerate(value))
     return _scalar(tp, value, key, errors)
+
+
+def _describe(options: list) -> str:
+    names = {bool: "true/false", int: "an integer", float: "a number", str: "a string"}
+    return ", ".join(
+        " or ".join(map(repr, typing.get_args(o))) if typing.get_origin(o) is Literal else names.get(o, getattr(o, "__name__", str(o)))
+        for o in options
+    )
 
 
 def _scalar(tp: type, value: Any, key: str, errors: list[tuple[str, str]]) -> Any:
@@ -402,8 +520,22 @@ def read_raw(path: str | Path) -> dict:
         raise RecipeError(str(path), [("", f"not valid YAML: {exc}")]) from exc
     if not isinstance(raw, dict):
         raise RecipeError(str(path), [("", "a recipe must be a YAML mapping")])
-    raw.setdefault("name", path.stem)
+    own_name = raw.get("name", path.stem)  # a recipe's name is its own, never its parent's
+    parent = raw.pop("extends", None)
+    if parent is not None:
+        if not isinstance(parent, str):
+            raise RecipeError(str(path), [("extends", "must name another recipe file, relative to this one")])
+        raw = deep_merge(read_raw(path.parent / parent), raw)
+    raw["name"] = own_name
     return raw
+
+
+def deep_merge(base: dict, child: dict) -> dict:
+    """``child`` over ``base``: mappings merge key by key, anything else (lists too) is replaced."""
+    out = dict(base)
+    for key, value in child.items():
+        out[key] = deep_merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
 
 
 def load_recipe(
@@ -444,7 +576,9 @@ def resolve_raw(raw: dict, where: str, overrides: list[tuple[str, Any]], profile
 
 
 def _deepcopy(raw: Any) -> Any:
-    return yaml.safe_load(yaml.safe_dump(raw))
+    import copy
+
+    return copy.deepcopy(raw)
 
 
 def recipe_from_dict(data: dict) -> Recipe:

@@ -39,14 +39,41 @@ def file_hash(path: Path, length: int = 16) -> str:
     return h.hexdigest()[:length]
 
 
+def stage_keys(resolved: dict, backend: str, dtype: str) -> list[tuple[str, dict]]:
+    """(stage name, key) for each stage of a run, in order: what decides each stage's adapter.
+
+    A stage's key holds the base model, its data (with any replay named by the replayed stage's key)
+    and the training settings; a later stage's also holds its parent's key hash and how it chains.
+    So a stage shared by several runs (DMT's stage 1 across the k sweep) has one key and is trained once.
+    """
+    train = {k: v for k, v in resolved["train"].items() if k != "stage_chaining"}
+    train = {**train, "backend": backend, "dtype": dtype}
+    stages = resolved.get("stages") or [
+        {"name": "sft", "mixture": resolved["data"]["mixture"], "replay_stage": None, "replay_fraction": None, "epochs": None}
+    ]
+    keys: list[tuple[str, dict]] = []
+    by_name: dict[str, dict] = {}
+    for stage in stages:
+        data = {"mixture": canonical(stage["mixture"]), "seed": resolved["data"]["seed"]}
+        if stage["replay_stage"]:
+            data["replay"] = {"stage": content_hash(by_name[stage["replay_stage"]]), "fraction": stage["replay_fraction"]}
+        key = {"pipeline": PIPELINE_VERSION, "model": resolved["model"], "data": data,
+               "train": train if stage["epochs"] is None else {**train, "epochs": stage["epochs"]}}  # fmt: skip
+        if keys:
+            key |= {"parent": content_hash(keys[-1][1]), "chaining": resolved["train"]["stage_chaining"]}
+        keys.append((stage["name"], key))
+        by_name[stage["name"]] = key
+    return keys
+
+
+def canonical(mixture: list) -> list:
+    """A mixture in its one order (by source), so [math, code] and [code, math] are the same data."""
+    return sorted(mixture, key=lambda entry: json.dumps(entry, sort_keys=True, default=str))
+
+
 def train_key(resolved: dict, backend: str, dtype: str) -> dict:
-    """What decides a trained adapter: the base model, the data, the training settings, the backend."""
-    return {
-        "pipeline": PIPELINE_VERSION,
-        "model": resolved["model"],
-        "data": resolved["data"],
-        "train": {**resolved["train"], "backend": backend, "dtype": dtype},
-    }
+    """The key of a run's last stage: what decides the adapter that gets exported and scored."""
+    return stage_keys(resolved, backend, dtype)[-1][1]
 
 
 def run_dir(key: dict) -> Path:
@@ -107,6 +134,8 @@ def mark_done(phase_dir: Path, info: dict) -> None:
 def staging(final: Path) -> Iterator[Path]:
     """A scratch folder that becomes ``final`` only if the block finishes (rename is atomic)."""
     final.parent.mkdir(parents=True, exist_ok=True)
+    for stale in final.parent.glob(f".{final.name}.*.partial"):  # left by a killed process
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.", suffix=".partial"))
     try:
         yield tmp

@@ -27,43 +27,76 @@ DEFAULT_TOKENS_PER_S = {"cpu": 95.0, "gpu": 1500.0}
 DEFAULT_TOKENS_PER_EXAMPLE = 120
 DEFAULT_OVERHEAD_S = {"cpu": 40.0, "gpu": 240.0}  # worker start, merge, GGUF conversion, parity, quantize
 DEFAULT_EVAL_S_PER_ITEM = {"cpu": 0.9, "gpu": 2.0}
+DEFAULT_WORKER_S = {"cpu": 10.0, "gpu": 60.0}  # a training worker's start-up and model load, per stage
+
+
+@dataclass
+class StagePlan:
+    name: str
+    run_id: str
+    examples: int | None  # None when the pool size is only known after loading (hub / local files)
+    tokens: float | None
+    trained: bool
 
 
 @dataclass
 class PlanLine:
     planned: PlannedRun
-    run_id: str
-    examples: int | None  # None when the pool size is only known after loading (hub / local files)
-    tokens: float | None
-    trained: bool
+    stages: list[StagePlan]
     scored: bool
-    estimate_s: float
+    estimate_s: float  # what is left to do for this run, stages planned by an earlier line excluded
+
+    @property
+    def run_id(self) -> str:
+        return self.stages[-1].run_id
 
 
 def plan(recipe: Recipe) -> list[PlanLine]:
     hw = env.choose(recipe.train.backend, recipe.train.dtype, recipe.train.quantization)
     speed = measured_speed(recipe.profile)
-    lines = []
+    lines: list[PlanLine] = []
+    planned_stages: set[str] = set()
     for planned in recipe.runs():
         r = planned.recipe
         resolved = r.to_dict()
-        run = runs.run_dir(runs.train_key(resolved, hw.backend, hw.dtype))
-        examples = expected_examples(r)
-        epochs = r.train.epochs if r.train.max_steps is None else None
-        tokens = None
-        if examples is not None:
-            seen = examples * epochs if epochs else r.train.max_steps * r.train.batch_size * r.train.grad_accum_steps
-            tokens = seen * speed["tokens_per_example"]
-        trained = runs.is_done(run / "train")
-        scored = trained and all(_eval_done(run, resolved, t) for t in r.eval.tasks)
-        estimate = 0.0 if scored else _estimate(r, tokens, trained, speed)
-        lines.append(PlanLine(planned, run.name, examples, tokens, trained, scored, estimate))
+        stages = []
+        for (name, key), examples, stage in zip(runs.stage_keys(resolved, hw.backend, hw.dtype), stage_examples(r),
+                                                r.stage_list(), strict=True):  # fmt: skip
+            epochs = stage.epochs or r.train.epochs
+            if r.train.max_steps is not None:
+                seen = r.train.max_steps * r.train.batch_size * r.train.grad_accum_steps
+            else:
+                seen = None if examples is None else examples * epochs
+            tokens = None if seen is None else seen * speed["tokens_per_example"]
+            run = runs.run_dir(key)
+            stages.append(StagePlan(name, run.name, examples, tokens, runs.is_done(run / "train")))
+        final = runs.run_dir(runs.train_key(resolved, hw.backend, hw.dtype))
+        scored = stages[-1].trained and all(_eval_done(final, resolved, t) for t in r.eval.tasks)
+        todo = [st for st in stages if not st.trained and st.run_id not in planned_stages]
+        duplicate = stages[-1].run_id in planned_stages  # the same run under another tag: nothing more to do
+        planned_stages.update(st.run_id for st in stages)
+        estimate = 0.0 if scored or duplicate else _estimate(r, todo, speed)
+        lines.append(PlanLine(planned, stages, scored, estimate))
     return lines
 
 
-def expected_examples(recipe: Recipe) -> int | None:
+def stage_examples(recipe: Recipe) -> list[int | None]:
+    """Training rows per stage, where knowable before loading any data (replay included)."""
+    counts: dict[str, int | None] = {}
+    out = []
+    for stage in recipe.stage_list():
+        n = mixture_examples(stage.mixture)
+        if stage.replay_stage is not None:
+            earlier = counts[stage.replay_stage]
+            n = None if n is None or earlier is None else n + fraction_to_n(earlier, stage.replay_fraction)
+        counts[stage.name] = n
+        out.append(n)
+    return out
+
+
+def mixture_examples(mixture) -> int | None:
     total = 0
-    for entry in recipe.data.mixture:
+    for entry in mixture:
         if entry.n is not None:
             total += entry.n
         elif entry.pool_n is not None and entry.kind == "builtin":
@@ -78,9 +111,9 @@ def _eval_done(run: Path, resolved: dict, task_spec) -> bool:
     return done.is_dir() and any(runs.is_done(p) for p in done.glob(f"{task_spec.task}-*"))
 
 
-def _estimate(recipe: Recipe, tokens: float | None, trained: bool, speed: dict) -> float:
+def _estimate(recipe: Recipe, todo: list[StagePlan], speed: dict) -> float:
     items = sum((t.n or 100) for t in recipe.eval.tasks)
-    train_s = 0.0 if trained or tokens is None else tokens / speed["tokens_per_s"]
+    train_s = sum((st.tokens or 0) / speed["tokens_per_s"] + speed["worker_s"] for st in todo)
     return train_s + speed["overhead_s"] + items * speed["eval_s_per_item"]
 
 
@@ -103,6 +136,7 @@ def measured_speed(profile: str) -> dict:
         "tokens_per_s": med(tps, DEFAULT_TOKENS_PER_S[profile]),
         "tokens_per_example": med(tpe, DEFAULT_TOKENS_PER_EXAMPLE),
         "overhead_s": med(overhead, DEFAULT_OVERHEAD_S[profile]),
+        "worker_s": DEFAULT_WORKER_S[profile],
         "eval_s_per_item": med(per_item, DEFAULT_EVAL_S_PER_ITEM[profile]),
         "measured_from_runs": len(tps),
     }
@@ -110,17 +144,25 @@ def measured_speed(profile: str) -> dict:
 
 def format_plan(recipe: Recipe, lines: list[PlanLine]) -> str:
     speed = measured_speed(recipe.profile)
-    seen: dict[str, str] = {}
+    owner: dict[str, str] = {}
     out = [f"plan for {recipe.name} ({recipe.profile} profile, base {recipe.model.base}): {len(lines)} runs",
-           f"{'run':<22} {'run id':<13} {'examples':>8} {'tokens':>8}  {'status':<28} {'est.':>7}"]  # fmt: skip
+           f"{'run':<32} {'run id':<13} {'examples':>8} {'tokens':>8}  {'status':<34} {'est.':>6}"]  # fmt: skip
     for line in lines:
-        status = "cached: trained and scored" if line.scored else ("cached: trained, to score" if line.trained else "to train")
-        if line.run_id in seen:
-            status = f"same run as {seen[line.run_id]}"
-        seen.setdefault(line.run_id, line.planned.tag)
-        examples = "?" if line.examples is None else str(line.examples)
-        tokens = "?" if line.tokens is None else f"{line.tokens / 1000:.1f}k"
-        out.append(f"{line.planned.tag:<22} {line.run_id:<13} {examples:>8} {tokens:>8}  {status:<28} {_mmss(line.estimate_s):>7}")
+        tag = line.planned.tag
+        for i, st in enumerate(line.stages):
+            last = i == len(line.stages) - 1
+            label = tag if len(line.stages) == 1 else f"{tag} [{st.name}]"
+            if st.run_id in owner:
+                status = f"same as {owner[st.run_id]}"
+            elif last:
+                status = "cached: trained and scored" if line.scored else ("cached: trained, to score" if st.trained else "to train")
+            else:
+                status = "cached: trained" if st.trained else "to train"
+            owner.setdefault(st.run_id, label)
+            examples = "?" if st.examples is None else str(st.examples)
+            tokens = "?" if st.tokens is None else f"{st.tokens / 1000:.1f}k"
+            est = _mmss(line.estimate_s) if last else ""
+            out.append(f"{label:<32} {st.run_id:<13} {examples:>8} {tokens:>8}  {status:<34} {est:>6}")
     total = sum(line.estimate_s for line in {ln.run_id: ln for ln in lines}.values())
     src = f"measured on {speed['measured_from_runs']} run(s) here" if speed["measured_from_runs"] else "defaults, nothing measured here yet"
     out.append(f"estimated time: {_mmss(total)} ({speed['tokens_per_s']:.0f} training tokens/s, "
@@ -159,7 +201,7 @@ def failed_summary(planned: PlannedRun, exc: BaseException) -> dict:
         "traceback": traceback.format_exc(limit=8),
         "profile": planned.recipe.profile,
         "tasks": [t.task for t in planned.recipe.eval.tasks],
-        "examples": expected_examples(planned.recipe),
+        "examples": stage_examples(planned.recipe)[-1],
     }
 
 

@@ -1,7 +1,7 @@
 """Training backends by name, imported only when chosen.
 
-Each is ``train(rows, resolved, hw, out_dir) -> metrics`` and saves a LoRA adapter (and its
-tokenizer) into ``out_dir``. Training runs in a worker process (kit.backends.worker) so that
+Each is ``train(rows, resolved, hw, base_path, out_dir, init_adapter=None) -> metrics`` and saves a
+LoRA adapter into ``out_dir``; ``init_adapter`` continues an earlier stage's adapter instead of a fresh one. Training runs in a worker process (kit.backends.worker) so that
 Unsloth is the first thing imported there and a crash or OOM cannot take the sweep down with it.
 """
 

@@ -6,7 +6,7 @@ from kit.backends.sft import run_trainer
 from kit.data.templates import training_template
 
 
-def train(rows: list[dict], resolved: dict, hw, base_path: str, out_dir: str) -> dict:
+def train(rows: list[dict], resolved: dict, hw, base_path: str, out_dir: str, init_adapter: str | None = None) -> dict:
     import torch
     from peft import LoraConfig
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -37,6 +37,11 @@ def train(rows: list[dict], resolved: dict, hw, base_path: str, out_dir: str) ->
         model = prepare_model_for_kbit_training(
             model, use_gradient_checkpointing=train_spec["gradient_checkpointing"]
         )
+    if init_adapter is not None:  # a later stage of the "continue" chaining: train the same adapter on
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, init_adapter, is_trainable=True)
+        return run_trainer(model, tokenizer, rows, resolved, hw, out_dir)
     peft_config = LoraConfig(
         r=lora["rank"],
         lora_alpha=lora["alpha"],

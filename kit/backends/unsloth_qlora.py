@@ -7,7 +7,7 @@ from kit.backends.sft import run_trainer
 from kit.data.templates import training_template
 
 
-def train(rows: list[dict], resolved: dict, hw, base_path: str, out_dir: str) -> dict:
+def train(rows: list[dict], resolved: dict, hw, base_path: str, out_dir: str, init_adapter: str | None = None) -> dict:
     import unsloth  # noqa: F401  (patches transformers/peft/trl; must come first)
     from unsloth import FastLanguageModel
 
@@ -20,7 +20,21 @@ def train(rows: list[dict], resolved: dict, hw, base_path: str, out_dir: str) ->
         dtype=getattr(torch, hw.dtype),
         load_in_4bit=True,
     )
-    model = FastLanguageModel.get_peft_model(
+    if init_adapter is not None:  # a later stage of the "continue" chaining: train the same adapter on
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, init_adapter, is_trainable=True)
+    else:
+        model = _fresh_adapter(FastLanguageModel, model, lora, train_spec)
+    tokenizer.chat_template = training_template(resolved["model"]["chat_template"])
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    # Unsloth checkpoints through get_peft_model above; the trainer's own would do it twice.
+    return run_trainer(model, tokenizer, rows, resolved, hw, out_dir, gradient_checkpointing=False)
+
+
+def _fresh_adapter(FastLanguageModel, model, lora: dict, train_spec: dict):
+    return FastLanguageModel.get_peft_model(
         model,
         r=lora["rank"],
         lora_alpha=lora["alpha"],
@@ -30,8 +44,3 @@ def train(rows: list[dict], resolved: dict, hw, base_path: str, out_dir: str) ->
         use_gradient_checkpointing="unsloth" if train_spec["gradient_checkpointing"] else False,
         random_state=train_spec["seed"],
     )
-    tokenizer.chat_template = training_template(resolved["model"]["chat_template"])
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    # Unsloth checkpoints through get_peft_model above; the trainer's own would do it twice.
-    return run_trainer(model, tokenizer, rows, resolved, hw, out_dir, gradient_checkpointing=False)

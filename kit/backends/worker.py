@@ -30,9 +30,9 @@ def main() -> None:
     from kit.backends import get_backend
 
     rows = read_jsonl(run / "data" / "train.jsonl")
-    base_path = read_json(run / "base.json")["path"]
+    base = read_json(run / "base.json")
     with staging(run / "train") as out:
-        metrics = get_backend(hw.backend)(rows, resolved, hw, base_path, str(out))
+        metrics = get_backend(hw.backend)(rows, resolved, hw, base["path"], str(out), base.get("init_adapter"))
         mark_done(out, metrics)
 
 

@@ -6,7 +6,9 @@ subset lies inside the 1/64 one. Nothing here imports torch.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 from pathlib import Path
 
 from kit.data.builtin import get_generator
@@ -48,7 +50,7 @@ def choose(entry, pool: list[dict], seed: int) -> list[dict]:
 def build_mixture(mixture, seed: int) -> tuple[list[dict], dict]:
     """All entries' chosen rows (in a fixed order) and the manifest saved beside the run."""
     rows, entries = [], []
-    for entry in mixture:
+    for entry in sorted(mixture, key=lambda e: json.dumps(dataclasses.asdict(e), sort_keys=True)):  # see runs.canonical
         pool, report = load_pool(entry, seed)
         chosen = choose(entry, pool, seed)
         ids = sorted(r["id"] for r in chosen)

@@ -6,6 +6,9 @@
   deterministic for (n, seed); ``n=None`` means all; a smaller n is a prefix of a larger one.
 - ``score(item: dict, completion: str) -> dict``: at least ``{"score": float in [0, 1]}``, plus details
   (the extracted answer, the failure reason...).
+
+A task that needs more than one generation per item (multi-turn, an LLM judge) defines instead
+``evaluate(engine, items, desc) -> list[dict]``, one record per item with ``id`` and ``score``.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ TASKS = {
     "builtin_general": "kit.eval.tasks.builtin_general",
     "gsm8k": "kit.eval.tasks.gsm8k",
     "humaneval": "kit.eval.tasks.humaneval",
+    "mtbench": "kit.eval.tasks.mtbench",
 }
 
 # Which of P1's abilities a task measures (the report groups by ability).
@@ -29,6 +33,7 @@ ABILITIES = {
     "builtin_code": "code",
     "humaneval": "code",
     "builtin_general": "general",
+    "mtbench": "general",
 }
 
 
