@@ -34,7 +34,7 @@ RQ ?= rq1
 PROFILE_FLAG := $(if $(PROFILE),--profile $(PROFILE),)
 SWEEP := $(if $(DRY),plan,sweep)
 
-.PHONY: setup test test-slow test-gpu smoke validate clean-venv rq1 rq2 plan report
+.PHONY: setup test test-slow test-gpu smoke validate clean-venv rq1 rq2 rq3 rq4 plan report bench
 
 setup: $(STAMP)
 
@@ -76,7 +76,7 @@ smoke: $(STAMP)
 clean-venv:
 	rm -rf $(VENV)
 
-rq1 rq2: $(STAMP)
+rq1 rq2 rq3 rq4: $(STAMP)
 	$(PY) -m kit $(SWEEP) recipes/$@.yaml $(PROFILE_FLAG)
 
 plan: $(STAMP)
@@ -84,3 +84,6 @@ plan: $(STAMP)
 
 report: $(STAMP)
 	$(PY) -m kit report
+
+bench: $(STAMP)
+	$(PY) -m kit bench

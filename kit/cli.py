@@ -93,6 +93,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from kit.bench import main as bench
+
+    result = bench(results_root() / "bench", skip_train=args.skip_train)
+    print((results_root() / "bench" / "bench.md").read_text())
+    print(f"bench finished in {result['wall_seconds']} s")
+    return 0
+
+
 def _write_report(name: str, rows: list[dict]) -> None:
     from kit.report import REPORTS, write_report
 
@@ -133,6 +142,9 @@ def main(argv: list[str] | None = None) -> None:
         p.add_argument("--profile", choices=PROFILES)
         p.add_argument("--dry", action="store_true", default=name == "plan", help="print the plan, run nothing")
         p.set_defaults(func=func)
+    p = sub.add_parser("bench", help="measure eval and training speed side by side (results/bench/)")
+    p.add_argument("--skip-train", action="store_true", help="only the evaluation half")
+    p.set_defaults(func=cmd_bench)
     p = sub.add_parser("report", help="rebuild tables, plots and verdicts from stored results")
     p.add_argument("names", nargs="*", help="e.g. rq1 rq2 (default: every one with stored runs)")
     p.set_defaults(func=cmd_report)

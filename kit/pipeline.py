@@ -236,6 +236,7 @@ def eval_phase(export_dir: Path, gguf: Path, recipe: Recipe, label: str = "tuned
         task = get_task(spec.task)
         settings = {"task": spec.task, "version": task.VERSION, "n": spec.n, "seed": recipe.eval.seed,
                     "n_ctx": recipe.eval.n_ctx_tokens, "max_new_tokens": task.MAX_NEW_TOKENS, "decoding": "greedy",
+                    "batch_size": recipe.eval.batch_size,
                     **getattr(task, "cache_identity", dict)()}  # e.g. which judge model graded
         out = export_dir / "eval" / f"{spec.task}-{runs.content_hash(settings)}"
         if runs.is_done(out):
@@ -243,18 +244,29 @@ def eval_phase(export_dir: Path, gguf: Path, recipe: Recipe, label: str = "tuned
         else:
             todo.append((spec, task, settings, out))
     if todo:
-        with open_engine(gguf, n_ctx=recipe.eval.n_ctx_tokens, n_threads=env.n_threads(recipe.eval.n_threads)) as engine:
-            for spec, task, settings, out in todo:
-                scores[spec.task] = score_task(engine, task, spec, settings, recipe.eval.seed, out, label)
+        from kit.eval.cache import CompletionCache
+
+        cache = CompletionCache()
+        threads = env.n_threads(recipe.eval.n_threads)
+        try:
+            with open_engine(gguf, n_ctx=recipe.eval.n_ctx_tokens, n_threads=threads, batch_size=recipe.eval.batch_size) as engine:
+                for spec, task, settings, out in todo:
+                    scores[spec.task] = score_task(engine, cache, task, spec, settings, recipe.eval.seed, out, label)
+        finally:
+            cache.close()
     return scores
 
 
-def score_task(engine, task, spec, settings: dict, seed: int, out: Path, label: str) -> dict:
+def score_task(engine, cache, task, spec, settings: dict, seed: int, out: Path, label: str) -> dict:
+    from kit.eval.cache import cached_chat_many
+
     items = task.load_items(spec.n, seed)
+    desc = f"{spec.task} [{label}]"
+    generated = None
     if hasattr(task, "evaluate"):  # tasks that need more than one generation per item (multi-turn, a judge)
-        records = task.evaluate(engine, items, desc=f"{spec.task} [{label}]")
+        records = task.evaluate(engine, items, desc=desc)
     else:
-        completions = engine.chat_many([it["messages"] for it in items], task.MAX_NEW_TOKENS, desc=f"{spec.task} [{label}]")
+        completions, generated = cached_chat_many(engine, cache, [it["messages"] for it in items], task.MAX_NEW_TOKENS, desc)
         records = [{"id": item["id"], "completion": completion, **task.score(item, completion)}
                    for item, completion in zip(items, completions, strict=True)]  # fmt: skip
     scored = [r["score"] for r in records if r["score"] is not None]  # None: e.g. a judgment without a rating
@@ -265,6 +277,7 @@ def score_task(engine, task, spec, settings: dict, seed: int, out: Path, label: 
         "score": round(sum(scored) / len(scored), 4),
         "n_items": len(records),
         "n_unscored": len(records) - len(scored),
+        "n_generated": generated,  # the rest came from the completion cache
         "gguf": engine.path.name,
     }
     with runs.staging(out) as tmp:

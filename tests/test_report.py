@@ -259,9 +259,9 @@ def test_write_report_writes_every_file_and_a_real_png(tmp_path, rq, picture):
 
 
 def test_unknown_report_lists_the_valid_ones(tmp_path):
-    with pytest.raises(KeyError, match="rq1, rq2"):
-        write_report("rq3", make_rows(SINGLE), tmp_path)
-    assert set(REPORTS) == {"rq1", "rq2"}
+    with pytest.raises(KeyError, match="rq1, rq2, rq3, rq4"):
+        write_report("rq5", make_rows(SINGLE), tmp_path)
+    assert set(REPORTS) == {"rq1", "rq2", "rq3", "rq4"}
 
 
 def test_validate_rows_names_the_row_and_the_missing_field():

@@ -47,7 +47,19 @@ def sft_config(train: dict, max_len: int, hw, out_dir: str, n_rows: int):
         report_to="none",
         disable_tqdm=False,
         dataloader_num_workers=0,
+        packing=train["packing"],
+        **_length_grouping(SFTConfig, train["length_grouping"]),
     )
+
+
+def _length_grouping(config_cls, on: bool) -> dict:
+    """transformers 5.23 says train_sampling_strategy; the 5.17 that Unsloth pins may only know group_by_length."""
+    import dataclasses
+
+    names = {f.name for f in dataclasses.fields(config_cls)}
+    if "train_sampling_strategy" in names:
+        return {"train_sampling_strategy": "group_by_length" if on else "random"}
+    return {"group_by_length": on}
 
 
 def run_trainer(

@@ -1,4 +1,4 @@
-"""Reports for P1's research questions from result rows: a table, a figure, trend checks, the rows.
+"""Reports for P1's research questions (rq1-rq4) from result rows: a table, a figure, trend checks, the rows.
 
 ``write_report("rq1", rows, out_dir)`` writes table.md, a PNG, verdicts.md and rows.json; each file
 is written to a temporary name in ``out_dir`` and renamed, so a reader never sees half a report.
@@ -34,6 +34,10 @@ REPORTS = {
                   verdicts.rq1_verdicts),
     "rq2": Report("RQ2: all three sources mixed vs each alone", tables.rq2_table, plots.plot_rq2,
                   "mixed_vs_single.png", verdicts.rq2_verdicts),
+    "rq3": Report("RQ3: amount of specialised data vs its ratio to general data", tables.rq3_table, plots.plot_rq3,
+                  "ratio.png", verdicts.rq3_verdicts),
+    "rq4": Report("RQ4: SFT strategies and DMT's k", tables.rq4_table, plots.plot_rq4, "dmt_k_sweep.png",
+                  verdicts.rq4_verdicts),
 }
 
 
@@ -47,7 +51,7 @@ def write_report(rq: str, rows: list[dict], out_dir: Path) -> list[Path]:
     paths = [out_dir / "table.md", out_dir / report.picture, out_dir / "verdicts.md", out_dir / "rows.json"]
     _replace(paths[0], lambda tmp: tmp.write_text(report.table(rows), encoding="utf-8"))
     _replace(paths[1], lambda tmp: report.plot(rows, tmp))
-    _replace(paths[2], lambda tmp: tmp.write_text(_verdicts_text(report, rows), encoding="utf-8"))
+    _replace(paths[2], lambda tmp: tmp.write_text(_verdicts_text(rq, report, rows), encoding="utf-8"))
     rows_json = json.dumps(_sorted(rows), indent=1, default=str) + "\n"
     _replace(paths[3], lambda tmp: tmp.write_text(rows_json, encoding="utf-8"))
     return paths
@@ -61,9 +65,9 @@ def _get(rq: str) -> Report:
     return REPORTS[rq]
 
 
-def _verdicts_text(report: Report, rows: list[dict]) -> str:
+def _verdicts_text(rq: str, report: Report, rows: list[dict]) -> str:
     """One section per task set (built-in tasks, benchmarks), each next to the same checks on P1 7B."""
-    paper = report.checks(paper_rows("7B"))
+    paper = report.checks(paper_rows("7B", rq))
     sections = []
     for tasks in task_sets(rows):
         title = f"{report.title}: trend checks on {', '.join(tasks.values())} (profile {only_profile(rows)})"
@@ -72,8 +76,12 @@ def _verdicts_text(report: Report, rows: list[dict]) -> str:
 
 
 def _sorted(rows: list[dict]) -> list[dict]:
-    key = ("profile", "arm", "fraction", "task", "run_id")
-    return sorted(rows, key=lambda r: tuple(str(r[k]) if k != "fraction" else r[k] for k in key))
+    def key(r: dict) -> tuple:
+        # An unswept arm's fraction is None: it sorts before any number rather than failing to compare.
+        fraction = (r["fraction"] is not None, r["fraction"] or 0.0)
+        return str(r["profile"]), str(r["arm"]), fraction, str(r["task"]), str(r["run_id"])
+
+    return sorted(rows, key=key)
 
 
 def _replace(path: Path, write: Callable[[Path], object]) -> None:

@@ -4,8 +4,10 @@ A row is a flat dict (JSON-friendly), one per trained run (or the untrained base
 
     {"recipe": "rq1",            # the recipe that asked for the run
      "arm": "math",              # training data: "math" | "code" | "general" (one source alone),
-                                 #   "mixed" (all three at the same fraction) | "base" (no training)
-     "fraction": 0.25,           # fraction of each source used; 0.0 for the untrained base
+                                 #   "mixed" (all three at the same fraction) | "base" (no training);
+                                 #   rq3 and rq4 have arms of their own (RECIPE_ARMS)
+     "fraction": 0.25,           # the grid's fraction for the run; 0.0 for the untrained base; None for
+                                 #   an arm the grid does not sweep (UNSWEPT_ARMS, e.g. rq4's strategies)
      "n_examples": 5006,         # training rows of the run; 0 for the base
      "task": "builtin_math",     # eval task name (kit.eval.tasks), e.g. gsm8k, humaneval, builtin_general
      "ability": "math",          # the ability that task measures: "math" | "code" | "general"
@@ -29,7 +31,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal, TypedDict
 
-ARMS = ("math", "code", "general", "mixed", "base")
+ARMS = ("math", "code", "general", "mixed", "base")  # RQ1/RQ2's, and any recipe not in RECIPE_ARMS
+RQ3_ARMS = ("setup1", "setup2", "setup3")  # recipes/rq3.yaml: which source k scales (see reference.RQ3_SETUPS)
+RQ4_STRATEGIES = ("math_only", "code_only", "general_only", "multi_task", "sequential", "mixed_sequential")
+# The arms a recipe's rows may name: a typo in an arm must fail here, not drop a line from a table.
+RECIPE_ARMS = {"rq3": RQ3_ARMS + ("base",), "rq4": RQ4_STRATEGIES + ("dmt", "base")}
+# Arms trained once, not per grid fraction: their rows carry fraction None (rq4's dmt sweeps k, so it has one).
+UNSWEPT_ARMS = {"rq4": RQ4_STRATEGIES}
 ABILITIES = ("math", "code", "general")
 STATUSES = ("ok", "failed")
 PROFILES = ("cpu", "gpu")
@@ -37,8 +45,8 @@ PROFILES = ("cpu", "gpu")
 
 class ResultRow(TypedDict):
     recipe: str
-    arm: Literal["math", "code", "general", "mixed", "base"]
-    fraction: float
+    arm: str  # one of arms_of(recipe)
+    fraction: float | None
     n_examples: int
     task: str
     ability: Literal["math", "code", "general"]
@@ -78,11 +86,17 @@ def _row_problems(row: dict) -> list[tuple[str, str]]:
         may_be_empty = row.get("status") == "failed" and name in ("run_id", "task_version")
         if not isinstance(row[name], str) or not (row[name] or may_be_empty):
             out.append((name, f"must be a non-empty string, got {row[name]!r}"))
-    for name, allowed in (("arm", ARMS), ("ability", ABILITIES), ("status", STATUSES), ("profile", PROFILES)):
+    recipe = row["recipe"] if isinstance(row["recipe"], str) else ""
+    arms = arms_of(recipe)
+    for name, allowed in (("arm", arms), ("ability", ABILITIES), ("status", STATUSES), ("profile", PROFILES)):
         if row[name] not in allowed:
             out.append((name, f"must be one of {', '.join(allowed)}; got {row[name]!r}"))
     fraction, n = row["fraction"], row["n_examples"]
-    if not _is_number(fraction) or not 0.0 <= fraction <= 1.0:
+    if row["arm"] in UNSWEPT_ARMS.get(recipe, ()):
+        if fraction is not None:
+            out.append(("fraction", f"must be None for arm {row['arm']!r} of recipe {recipe!r} (trained once, not "
+                                    f"swept over the grid's fractions); got {fraction!r}"))
+    elif not _is_number(fraction) or not 0.0 <= fraction <= 1.0:
         out.append(("fraction", f"must be a number in [0, 1], got {fraction!r}"))
     elif (row["arm"] == "base") != (fraction == 0.0):
         want = "0.0 for arm 'base'" if row["arm"] == "base" else "> 0 for a trained arm"
@@ -93,6 +107,11 @@ def _row_problems(row: dict) -> list[tuple[str, str]]:
         out.append(("n_examples", f"must be 0 for the untrained base, got {n}"))
     out += _status_problems(row)
     return out
+
+
+def arms_of(recipe: str) -> tuple[str, ...]:
+    """The arms rows of ``recipe`` may name."""
+    return RECIPE_ARMS.get(recipe, ARMS)
 
 
 def _status_problems(row: dict) -> list[tuple[str, str]]:
@@ -130,9 +149,12 @@ class Cell:
         return self.n_ok == 0
 
 
-def series(rows: list[dict], arm: str, task: str) -> dict[float, Cell]:
-    """``{fraction: Cell}`` for one arm on one task; several runs of a cell are averaged (ok ones only)."""
-    groups: dict[float, list[dict]] = {}
+def series(rows: list[dict], arm: str, task: str) -> dict[float | None, Cell]:
+    """``{fraction: Cell}`` for one arm on one task; several runs of a cell are averaged (ok ones only).
+
+    An arm the grid does not sweep has the one key None.
+    """
+    groups: dict[float | None, list[dict]] = {}
     for row in rows:
         if row["arm"] == arm and row["task"] == task:
             groups.setdefault(fraction_key(row["fraction"]), []).append(row)
@@ -150,9 +172,9 @@ def series(rows: list[dict], arm: str, task: str) -> dict[float, Cell]:
     return out
 
 
-def fraction_key(fraction: float) -> float:
-    """Fractions as dict keys: 1/256 computed two ways must land on the same key."""
-    return round(float(fraction), 12)
+def fraction_key(fraction: float | None) -> float | None:
+    """Fractions as dict keys: 1/256 computed two ways must land on the same key (None stays None)."""
+    return None if fraction is None else round(float(fraction), 12)
 
 
 def fraction_label(fraction: float) -> str:

@@ -1,4 +1,5 @@
-"""Markdown tables for P1's RQ1 (each ability vs its own data amount) and RQ2 (mixed vs single).
+"""Markdown tables for P1's RQ1 (each ability vs its own data amount), RQ2 (mixed vs single), RQ3
+(amount vs ratio of specialised data) and RQ4 (SFT strategies, DMT's k).
 
 Our scores ([0, 1]) and P1's (LLaMA-7B, percent or 1-10) sit in separate columns, never one column.
 Failed runs show as "failed" with a footnote carrying the error.
@@ -6,7 +7,7 @@ Failed runs show as "failed" with a footnote carrying the error.
 
 from __future__ import annotations
 
-from kit.report.reference import BENCHMARK, BENCHMARK_LABEL, FRACTIONS, p1_scaling
+from kit.report.reference import BENCHMARK, BENCHMARK_LABEL, FRACTIONS, RQ3_SETUPS, p1_rq3, p1_rq4, p1_scaling
 from kit.report.rows import Cell, fraction_label, only_profile, series, task_versions, tasks_by_ability
 
 DASH = "—"
@@ -72,7 +73,89 @@ def rq2_table(rows: list[dict]) -> str:
     return _render(opening, header, rule, lines, notes)
 
 
-def _opening(what: str, rows: list[dict]) -> str:
+STRATEGIES = {  # rq4's arms in P1 Table 1's order, with its names
+    "general_only": "general only", "math_only": "math only", "code_only": "code only", "multi_task": "multi-task",
+    "sequential": "sequential (code → math → general)", "mixed_sequential": "mixed sequential ((code+math) → general)",
+}
+DMT_K = 0.00390625  # Table 1's DMT row, used when no DMT run says otherwise
+
+
+def rq3_table(rows: list[dict]) -> str:
+    """Per setup and k (largest first): ours per ability next to P1 Table 4, setups matched by what k scales."""
+    by_ability = tasks_by_ability(rows)
+    paper = p1_rq3(PAPER_MODEL)
+    notes = _Footnotes()
+    header, rule = _run_header(["setup: what k scales (P1's name)", "k"], by_ability, "P1 Table 4")
+    lines = []
+    for arm, setup in RQ3_SETUPS.items():
+        run_ks = {f for ts in by_ability.values() for t in ts for f in series(rows, arm, t) if f}
+        for k in sorted(run_ks | set(FRACTIONS), reverse=True):
+            label = fraction_label(k)
+            first = [f"{arm}: {setup.design} ({setup.p1_name})", label]
+            scores = {a: paper.get((arm, a, k)) for a in by_ability}
+            lines.append(_run_line(first, rows, arm, k, by_ability, scores, notes, f"{arm}, k={label}"))
+    lines.append(_run_line(["untrained base", DASH], rows, "base", 0.0, by_ability, {}, notes, "base"))
+    opening = _opening(
+        "RQ3: math+code (specialised) and general data in three setups, k = 1 ... 1/256", rows,
+        "Setups are numbered as in P1 Table 4 (size unlabelled, 7B inferred). "
+        "k = 1 of setups 1 and 2 is the same (multi-task) run.",
+    )
+    return _render(opening, header, rule, lines, notes)
+
+
+def rq4_table(rows: list[dict]) -> str:
+    """The strategies beside P1 Table 1 (7B), then DMT's k sweep beside Table 5 (k = 0 is mixed sequential)."""
+    by_ability = tasks_by_ability(rows)
+    paper = p1_rq4(PAPER_MODEL)
+    notes = _Footnotes()
+    dmt_ks = sorted({f for ts in by_ability.values() for t in ts for f in series(rows, "dmt", t) if f})
+    k_min = dmt_ks[0] if dmt_ks else DMT_K
+
+    header, rule = _run_header(["strategy"], by_ability, "P1 7B Table 1")
+    lines = []
+    for arm, name in (*STRATEGIES.items(), ("dmt", f"DMT (k={fraction_label(k_min)})")):
+        key = k_min if arm == "dmt" else None
+        scores = {a: paper.get((arm, a, key)) for a in by_ability}
+        lines.append(_run_line([name], rows, arm, key, by_ability, scores, notes, name))
+    lines.append(_run_line(["untrained base"], rows, "base", 0.0, by_ability, {}, notes, "base"))
+
+    sweep_header, sweep_rule = _run_header(["DMT k"], by_ability, "P1 7B Table 5")
+    sweep = []
+    for k in [0.0] + sorted(set(dmt_ks) | set(FRACTIONS)):
+        arm, key, label = ("dmt", k, fraction_label(k)) if k else ("mixed_sequential", None, "0 (= mixed sequential)")
+        scores = {a: paper.get((arm, a, key)) for a in by_ability}
+        sweep.append(_run_line([label], rows, arm, key, by_ability, scores, notes, f"DMT k={label}"))
+
+    opening = _opening("RQ4: SFT strategies beside P1 Table 1 (7B column)", rows,
+                       "For a multi-stage strategy n counts the last stage's training rows.")
+    out = [opening, "", *_table_lines(header, rule, lines), "",
+           "**DMT's k sweep beside P1 Table 5 (7B): stage 2 = all general + k of stage 1's math+code; k = 0 is "
+           "mixed sequential.**", "", *_table_lines(sweep_header, sweep_rule, sweep)]
+    return "\n".join(out + _footnote_lines(notes)) + "\n"
+
+
+def _run_header(first: list[str], by_ability: dict[str, list[str]], paper: str) -> tuple[list[str], list[str]]:
+    """``first`` columns, ours n, then per ability ours per task and the paper's benchmark (its own unit)."""
+    header = [*first, "ours n train"]
+    for ability, tasks in by_ability.items():
+        header += [f"{ability}: ours `{t}`" for t in tasks]
+        header.append(f"{ability}: {paper} {BENCHMARK_LABEL[BENCHMARK[ability]]}")
+    return header, ["---"] * len(first) + ["---:"] * (len(header) - len(first))
+
+
+def _run_line(first: list[str], rows: list[dict], arm: str, key: float | None, by_ability: dict[str, list[str]],
+              paper: dict[str, float | None], notes: _Footnotes, where: str) -> list[str]:
+    """One run (arm, fraction) scored on every task: n, then ours per task and the paper per ability."""
+    cells = {(a, t): series(rows, arm, t).get(key) for a, ts in by_ability.items() for t in ts}
+    n = max((c.n_examples for c in cells.values() if c is not None), default=0)
+    line = [*first, f"{n:,}" if n else DASH]
+    for ability, tasks in by_ability.items():
+        line += [_ours(cells[ability, t], notes, f"{where}, `{t}`", show_n=False) for t in tasks]
+        line.append(_paper(paper.get(ability)))
+    return line
+
+
+def _opening(what: str, rows: list[dict], extra: str = "") -> str:
     versions = task_versions(rows)
     tasks = ", ".join(f"`{t}` v{v}" for t, v in versions.items())
     judge = " (`mtbench`: local-judge rating / 10)" if "mtbench" in versions else ""
@@ -81,7 +164,7 @@ def _opening(what: str, rows: list[dict]) -> str:
         "n = training examples; "
         "P1: LLaMA-7B full fine-tuning, GSM8K and HumanEval in %, MT-Bench 1-10 (GPT-4 judge). Absolute values are "
         "not comparable with the paper (different model, data and scale): compare trends."
-    )
+    ) + (f" {extra}" if extra else "")
 
 
 class _Footnotes:
@@ -115,11 +198,17 @@ def _delta(a: float | None, b: float | None, fmt: str) -> str:
 
 
 def _render(opening: str, header: list[str], rule: list[str], lines: list[list[str]], notes: _Footnotes) -> str:
-    out = [opening, "", _md_row(header), _md_row(rule)] + [_md_row(line) for line in lines]
-    if notes.items:
-        out.append("")
-        out += [f"[^{i}]: {_one_line(text)}" for i, text in enumerate(notes.items, start=1)]
-    return "\n".join(out) + "\n"
+    return "\n".join([opening, "", *_table_lines(header, rule, lines), *_footnote_lines(notes)]) + "\n"
+
+
+def _table_lines(header: list[str], rule: list[str], lines: list[list[str]]) -> list[str]:
+    return [_md_row(header), _md_row(rule)] + [_md_row(line) for line in lines]
+
+
+def _footnote_lines(notes: _Footnotes) -> list[str]:
+    if not notes.items:
+        return []
+    return [""] + [f"[^{i}]: {_one_line(text)}" for i, text in enumerate(notes.items, start=1)]
 
 
 def _md_row(cells: list[str]) -> str:

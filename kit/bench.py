@@ -1,0 +1,302 @@
+"""``make bench``: the kit's speed, measured side by side in one run on the same prompts and data.
+
+(a) evaluation: the kit's batched llama.cpp engine vs llama-cpp-python's one-at-a-time
+``create_chat_completion`` vs transformers ``generate`` at batch 1 and batched: generated tokens/s
+and whether the answers agree; (b) training: the ``hf`` backend's tokens/s on SmolLM2-135M with the
+stock settings, length grouping and packing, beside TRL's defaults (gradient checkpointing on);
+(c) on CUDA only, the ``unsloth`` backend against plain transformers+peft+bitsandbytes QLoRA on a
+random-init model of a 7B Llama config (tokens/s, peak VRAM, MFU). Results: results/bench/.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import time
+from pathlib import Path
+
+from kit import env, runs
+
+log = logging.getLogger(__name__)
+
+EVAL_PROMPTS = 16
+EVAL_MAX_TOKENS = 48
+EVAL_BATCH = 8
+TRAIN_ROWS = 48
+TRAIN_STEPS = 10
+
+
+def main(out_dir: Path, skip_train: bool = False) -> dict:
+    started = time.time()
+    hw = env.choose("auto", "auto", "none")
+    base = _base_model()
+    result = {"machine": _machine(hw), "eval": eval_bench(base), "train": None if skip_train else train_bench(base, hw)}
+    result["gpu"] = gpu_bench() if hw.device == "cuda" else {"skipped": "no CUDA GPU on this machine"}
+    result["wall_seconds"] = round(time.time() - started, 1)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    runs.write_json(out_dir / "bench.json", result)
+    (out_dir / "bench.md").write_text(markdown(result))
+    return result
+
+
+def _base_model() -> dict:
+    """SmolLM2-135M as an HF folder and as Q8_0 / F16 GGUFs (made once, cached)."""
+    from kit.export.gguf import convert, quantize
+    from kit.export.merge import merge
+    from kit.models import resolve_base
+
+    path = resolve_base("smollm2-135m")
+    out = runs.kit_home() / "bench" / "smollm2-135m"
+    if not runs.is_done(out):
+        with runs.staging(out) as tmp:
+            merge(path, None, tmp / "hf", "smollm2", "float32")
+            convert(tmp / "hf", tmp / "model-F16.gguf", "f16")
+            quantize(tmp / "model-F16.gguf", tmp / "model-Q8_0.gguf", "Q8_0", env.n_threads(None))
+            runs.mark_done(tmp, {})
+    return {"hf": out / "hf", "q8": out / "model-Q8_0.gguf", "f16": out / "model-F16.gguf", "base": path}
+
+
+def _prompts() -> list[list[dict]]:
+    from kit.data.builtin import get_generator
+
+    return [it["messages"] for it in get_generator("math").generate_eval(EVAL_PROMPTS, 1)]
+
+
+# --- (a) evaluation ------------------------------------------------------------------------------
+
+
+def eval_bench(model: dict) -> dict:
+    prompts, threads = _prompts(), env.n_threads(None)
+    rows = {
+        "llama.cpp batched (kit engine, batch 8)": _kit_engine(model["q8"], prompts, threads, EVAL_BATCH),
+        "llama.cpp one at a time (kit engine, batch 1)": _kit_engine(model["q8"], prompts, threads, 1),
+        "llama-cpp-python create_chat_completion": _chat_completion(model["q8"], prompts, threads),
+        "transformers generate, batch 1": _hf_generate(model["hf"], prompts, 1),
+        f"transformers generate, batch {EVAL_BATCH}": _hf_generate(model["hf"], prompts, EVAL_BATCH),
+    }
+    reference = rows["llama-cpp-python create_chat_completion"]["texts"]
+    hf_reference = rows["transformers generate, batch 1"]["texts"]
+    for row in rows.values():
+        row["agree_with_chat_completion"] = _agreement(row["texts"], reference)
+        row["agree_with_transformers_b1"] = _agreement(row["texts"], hf_reference)
+        row.pop("texts")
+    base = rows["llama-cpp-python create_chat_completion"]["tokens_per_s"]
+    hf1 = rows["transformers generate, batch 1"]["tokens_per_s"]
+    for row in rows.values():
+        row["x_vs_chat_completion"] = round(row["tokens_per_s"] / base, 2)
+        row["x_vs_transformers_b1"] = round(row["tokens_per_s"] / hf1, 2)
+    return {"prompts": len(prompts), "max_new_tokens": EVAL_MAX_TOKENS, "model": "SmolLM2-135M-Instruct, Q8_0 GGUF "
+            "(llama.cpp) / fp32 (transformers)", "threads": threads, "rows": rows}  # fmt: skip
+
+
+def _timed_texts(fn) -> tuple[list[str], int, float]:
+    start = time.perf_counter()
+    texts, tokens = fn()
+    return texts, tokens, time.perf_counter() - start
+
+
+def _row(texts: list[str], tokens: int, seconds: float) -> dict:
+    return {"generated_tokens": tokens, "seconds": round(seconds, 2), "tokens_per_s": round(tokens / seconds, 1),
+            "texts": texts}  # fmt: skip
+
+
+def _kit_engine(gguf: Path, prompts: list[list[dict]], threads: int, batch: int) -> dict:
+    from kit.eval.engine import open_engine
+
+    with open_engine(gguf, n_ctx=1024, n_threads=threads, batch_size=batch) as engine:
+        ids = [engine.prompt_ids(p) for p in prompts]
+        engine.generate_many(ids[:1], 4)  # warm-up: first-call allocations are not throughput
+
+        def run():
+            out = engine.generate_many(ids, EVAL_MAX_TOKENS, desc=f"kit engine b{batch}")
+            return [engine.text(x) for x in out], sum(map(len, out))
+
+        return _row(*_timed_texts(run))
+
+
+def _chat_completion(gguf: Path, prompts: list[list[dict]], threads: int) -> dict:
+    import llama_cpp
+
+    llm = llama_cpp.Llama(str(gguf), n_ctx=1024, n_threads=threads, n_threads_batch=threads, verbose=False)
+    try:
+        llm.create_chat_completion(messages=prompts[0], temperature=0.0, max_tokens=4)
+
+        def run():
+            outs = [llm.create_chat_completion(messages=p, temperature=0.0, max_tokens=EVAL_MAX_TOKENS) for p in prompts]
+            return [o["choices"][0]["message"]["content"] for o in outs], sum(o["usage"]["completion_tokens"] for o in outs)
+
+        return _row(*_timed_texts(run))
+    finally:
+        llm.close()
+
+
+def _hf_generate(folder: Path, prompts: list[list[dict]], batch: int) -> dict:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(folder, padding_side="left")
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+    texts_in = [tok.apply_chat_template(p, add_generation_prompt=True, tokenize=False) for p in prompts]
+
+    def run():
+        texts, tokens = [], 0
+        for start in range(0, len(texts_in), batch):
+            enc = tok(texts_in[start : start + batch], return_tensors="pt", padding=True, add_special_tokens=False)
+            with torch.no_grad():
+                gen = model.generate(**enc, max_new_tokens=EVAL_MAX_TOKENS, do_sample=False, pad_token_id=tok.pad_token_id)
+            for row in gen[:, enc["input_ids"].shape[1] :]:
+                ids = row.tolist()
+                ids = ids[: ids.index(tok.eos_token_id)] if tok.eos_token_id in ids else ids
+                tokens += len(ids)
+                texts.append(tok.decode(ids, skip_special_tokens=True))
+        return texts, tokens
+
+    return _row(*_timed_texts(run))
+
+
+def _agreement(texts: list[str], reference: list[str]) -> str:
+    same = sum(a.strip() == b.strip() for a, b in zip(texts, reference, strict=True))
+    return f"{same}/{len(texts)}"
+
+
+# --- (b) training ---------------------------------------------------------------------------------
+
+TRAIN_VARIANTS = {
+    "TRL defaults (gradient checkpointing on), batch 4": {"gradient_checkpointing": True, "length_grouping": False},
+    "kit: checkpointing off, batch 4": {"length_grouping": False},
+    "kit: + length grouping (the default)": {"length_grouping": True},
+    "kit: + packing (best-fit, padding-free)": {"length_grouping": False, "packing": True},
+    "kit: + length grouping, batch 8": {"length_grouping": True, "batch_size": 8},
+}
+
+
+def train_bench(model: dict, hw) -> dict:
+    """Each variant trains the same rows for the same number of examples, in this process."""
+    import tempfile
+
+    from kit.backends.hf_lora import train
+    from kit.data.builtin import get_generator
+    from kit.recipe import TrainSpec
+
+    rows = get_generator("general").generate_train(TRAIN_ROWS // 2, 0) + get_generator("math").generate_train(TRAIN_ROWS // 2, 0)
+    out = {}
+    for name, change in TRAIN_VARIANTS.items():
+        spec = {**TrainSpec().__dict__, "lora": TrainSpec().lora.__dict__, **change}
+        spec["max_steps"] = max(1, TRAIN_STEPS * 4 // spec["batch_size"])  # the same examples for every variant
+        resolved = {"model": {"chat_template": "chatml", "max_seq_len_tokens": 320}, "train": spec}
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                metrics = train(rows, resolved, hw, str(model["base"]), tmp)
+                out[name] = {k: metrics[k] for k in ("tokens_per_second", "train_seconds", "steps", "tokens_seen_approx",
+                                                    "loss_first", "loss_last")}  # fmt: skip
+            except Exception as exc:  # a variant this stack cannot run is a row, not the end of the bench
+                out[name] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+    base = out["kit: checkpointing off, batch 4"].get("tokens_per_second")
+    for row in out.values():
+        if base and row.get("tokens_per_second"):
+            row["x_vs_kit_batch4"] = round(row["tokens_per_second"] / base, 2)
+    return {"model": "SmolLM2-135M-Instruct, LoRA r16 on all linear layers, fp32", "rows": out,
+            "examples_per_variant": TRAIN_STEPS * 4}  # fmt: skip
+
+
+# --- (c) GPU: unsloth vs plain QLoRA ----------------------------------------------------------------
+
+
+def gpu_bench() -> dict:
+    """Unsloth vs transformers+peft+bitsandbytes QLoRA on a random-init 7B-config Llama (CUDA only)."""
+    import subprocess
+    import sys
+
+    folder = runs.kit_home() / "bench" / "llama-7b-config-random"
+    if not (folder / "config.json").is_file():
+        subprocess.run([sys.executable, "-c", _MAKE_7B.format(out=str(folder))], check=True)
+    out = {}
+    for backend in ("hf", "unsloth"):  # separate processes: unsloth must be imported first in its own
+        done = subprocess.run([sys.executable, "-c", _TRAIN_7B.format(folder=str(folder), backend=backend)],
+                              capture_output=True, text=True)  # fmt: skip
+        line = next((x for x in done.stdout.splitlines() if x.startswith("{")), None)
+        out[backend] = json.loads(line) if line else {"error": done.stderr[-1500:]}
+    return out
+
+
+_MAKE_7B = """
+import torch
+from transformers import LlamaConfig, LlamaForCausalLM
+from kit.models import resolve_base
+from transformers import AutoTokenizer
+cfg = LlamaConfig(hidden_size=4096, intermediate_size=11008, num_hidden_layers=32, num_attention_heads=32,
+                  num_key_value_heads=32, vocab_size=32000, max_position_embeddings=4096)
+with torch.device("cuda"):
+    model = LlamaForCausalLM(cfg).to(torch.float16)
+model.save_pretrained("{out}")
+AutoTokenizer.from_pretrained(resolve_base("tiny-random-llama")).save_pretrained("{out}")
+"""
+
+_TRAIN_7B = """
+import json, time, torch
+if "{backend}" == "unsloth":
+    import unsloth
+from kit.env import choose
+from kit.data.builtin import get_generator
+from kit.recipe import TrainSpec
+from kit.backends import get_backend
+import tempfile
+hw = choose("{backend}", "auto", "nf4")
+rows = get_generator("general").generate_train(64, 0)
+spec = dict(TrainSpec().__dict__, lora=TrainSpec().lora.__dict__, quantization="nf4", max_steps=8,
+            gradient_checkpointing=True, batch_size=4)
+resolved = dict(model=dict(chat_template="chatml", max_seq_len_tokens=512), train=spec)
+torch.cuda.reset_peak_memory_stats()
+with tempfile.TemporaryDirectory() as tmp:
+    m = get_backend("{backend}")(rows, resolved, hw, "{folder}", tmp)
+params = 6.74e9
+peak = torch.cuda.get_device_properties(0)
+tflops = 989e12 if "H100" in peak.name or "H200" in peak.name else None
+flops = 6 * params * m["tokens_per_second"]
+print(json.dumps(dict(tokens_per_second=m["tokens_per_second"], peak_vram_gib=round(torch.cuda.max_memory_allocated() / 2**30, 2),
+      mfu=round(flops / tflops, 3) if tflops else None, mfu_formula="6 x 6.74e9 x tokens/s / peak dense bf16 FLOP/s",
+      device=peak.name)))
+"""
+
+
+# --- output -----------------------------------------------------------------------------------------
+
+
+def _machine(hw) -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))  # fmt: skip
+    except (OSError, StopIteration):
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem, 1), "device": hw.device_name,
+            "packages": env.package_versions(), "git_commit": env.git_commit()}  # fmt: skip
+
+
+def markdown(result: dict) -> str:
+    m = result["machine"]
+    lines = [f"# make bench ({m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB; commit {m['git_commit']})", ""]
+    ev = result["eval"]
+    lines += [f"## Evaluation: {ev['prompts']} prompts, up to {ev['max_new_tokens']} new tokens, greedy; {ev['model']}", "",
+              "| engine | tokens/s | x vs create_chat_completion | x vs transformers b1 | same text as create_chat_completion | same text as transformers b1 |",
+              "| --- | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
+    for name, r in ev["rows"].items():
+        lines.append(f"| {name} | {r['tokens_per_s']} | {r['x_vs_chat_completion']} | {r['x_vs_transformers_b1']} | "
+                     f"{r['agree_with_chat_completion']} | {r['agree_with_transformers_b1']} |")  # fmt: skip
+    if result["train"]:
+        tr = result["train"]
+        lines += ["", f"## Training: {tr['model']}, {tr['examples_per_variant']} examples per variant", "",
+                  "| variant | tokens/s | x vs kit batch 4 | train s | loss first -> last |", "| --- | ---: | ---: | ---: | --- |"]  # fmt: skip
+        for name, r in tr["rows"].items():
+            if "error" in r:
+                lines.append(f"| {name} | failed: {r['error']} | | | |")
+            else:
+                lines.append(f"| {name} | {r['tokens_per_second']} | {r.get('x_vs_kit_batch4', '')} | {r['train_seconds']} | "
+                             f"{r['loss_first']:.3f} -> {r['loss_last']:.3f} |")  # fmt: skip
+    lines += ["", "## GPU (unsloth vs transformers+peft+bitsandbytes QLoRA, 7B config)", "", f"`{json.dumps(result['gpu'])}`", "",
+              f"Whole bench: {result['wall_seconds']} s. Targets: batched GGUF >= 2x one-at-a-time and >= 7x transformers "
+              "batch 1; CPU LoRA training >= 150 tokens/s for the 135M model.", ""]  # fmt: skip
+    return "\n".join(lines)

@@ -1,0 +1,87 @@
+"""Completion cache: a greedy completion is stored under (model file hash, prompt tokens, decoding
+settings), so re-scoring, a new scorer version or a new task over the same prompts never regenerates.
+
+The prompt's token ids stand in for the task version: whatever changes a prompt changes its key,
+and scorer changes (which do not) reuse the completions. SQLite, one row per completion written as
+soon as it finishes, so a killed evaluation keeps what it had generated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from pathlib import Path
+
+from kit.runs import file_hash, kit_home
+
+
+def model_hash(gguf: Path) -> str:
+    """The GGUF's content hash, remembered beside it (keyed by size and mtime) to skip re-reading GBs."""
+    stat = gguf.stat()
+    sidecar = gguf.with_name(gguf.name + ".sha256")
+    stamp = f"{stat.st_size} {stat.st_mtime_ns}"
+    if sidecar.is_file():
+        saved_stamp, _, digest = sidecar.read_text().strip().rpartition(" ")
+        if saved_stamp == stamp:
+            return digest
+    digest = file_hash(gguf, 32)
+    tmp = sidecar.with_name(sidecar.name + ".tmp")
+    tmp.write_text(f"{stamp} {digest}\n")
+    os.replace(tmp, sidecar)
+    return digest
+
+
+class CompletionCache:
+    def __init__(self, path: Path | None = None):
+        self.path = path or kit_home() / "completions.sqlite"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path, timeout=60)
+        self.db.execute("CREATE TABLE IF NOT EXISTS completions (key TEXT PRIMARY KEY, model TEXT, ids TEXT)")
+        self.db.commit()
+
+    @staticmethod
+    def key(model: str, prompt: list[int], settings: dict) -> str:
+        text = json.dumps([model, prompt, settings], sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def get_many(self, keys: list[str]) -> dict[str, list[int]]:
+        found: dict[str, list[int]] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for key, ids in self.db.execute(f"SELECT key, ids FROM completions WHERE key IN ({marks})", chunk):
+                found[key] = json.loads(ids)
+        return found
+
+    def put(self, key: str, model: str, ids: list[int]) -> None:
+        self.db.execute("INSERT OR REPLACE INTO completions VALUES (?, ?, ?)", (key, model, json.dumps(ids)))
+        self.db.commit()
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def cached_chat_many(engine, cache: CompletionCache | None, prompts: list[list[dict]], max_tokens: int,
+                     desc: str = "generating") -> tuple[list[str], int]:  # fmt: skip
+    """Completions for every prompt, generating only the ones not cached; returns (texts, generated)."""
+    from kit.eval.engine import ENGINE_VERSION
+
+    ids = [engine.prompt_ids(p) for p in prompts]
+    if cache is None:
+        return [engine.text(x) for x in engine.generate_many(ids, max_tokens, desc=desc)], len(ids)
+    model = model_hash(engine.path)
+    settings = {"engine": ENGINE_VERSION, "max_tokens": max_tokens, "batch_size": engine.batch_size,
+                "n_ctx": engine.n_ctx, "decoding": "greedy"}  # fmt: skip
+    keys = [CompletionCache.key(model, p, settings) for p in ids]
+    have = cache.get_many(keys)
+    todo = [i for i, k in enumerate(keys) if k not in have]
+
+    def store(j: int, out: list[int]) -> None:
+        cache.put(keys[todo[j]], model, out)
+        have[keys[todo[j]]] = out
+
+    if todo:
+        engine.generate_many([ids[i] for i in todo], max_tokens, on_done=store, desc=desc)
+    return [engine.text(have[k]) for k in keys], len(todo)
