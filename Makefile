@@ -34,7 +34,7 @@ RQ ?= rq1
 PROFILE_FLAG := $(if $(PROFILE),--profile $(PROFILE),)
 SWEEP := $(if $(DRY),plan,sweep)
 
-.PHONY: setup test test-slow test-gpu smoke validate clean-venv rq1 rq2 rq3 rq4 plan report bench
+.PHONY: setup test test-slow test-gpu lint smoke validate clean-venv rq1 rq2 rq3 rq4 plan report bench
 
 setup: $(STAMP)
 
@@ -58,14 +58,20 @@ $(STAMP): $(REQS)
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+PYTEST := $(PY) -m pytest -q -p no:cacheprovider tests
+
 test: $(STAMP)
-	$(PY) -m pytest -q -m "not slow and not gpu"
+	$(PYTEST) -m "not slow and not gpu"
 
 test-slow: $(STAMP)
-	$(PY) -m pytest -q -m slow
+	$(PYTEST) -m slow
 
 test-gpu: $(STAMP)
-	$(PY) -m pytest -q -m gpu
+	$(PYTEST) -m gpu
+
+lint: $(STAMP)
+	$(PY) -m ruff format --check --line-length 120 kit tests
+	$(PY) -m ruff check --line-length 120 --select E,F,W,I,B,UP --ignore E731,B905 kit tests
 
 validate: $(STAMP)
 	$(PY) -m kit validate

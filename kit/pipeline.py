@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from kit import env, runs
@@ -65,8 +65,16 @@ def run_recipe(recipe: Recipe, results_dir: Path | None = None, planned: Planned
         "parity": {k: export["parity"][k] for k in ("passed", "matched", "total")},
         "train": {k: v for k, v in metrics.items() if k != "loss_curve"},
         "data": manifest,
-        "stages": [{"name": st["name"], "run_id": st["dir"].name, "reused": st["reused"], "examples": st["manifest"]["total"],
-                    "train_seconds": st["metrics"]["train_seconds"]} for st in stages],  # fmt: skip
+        "stages": [
+            {
+                "name": st["name"],
+                "run_id": st["dir"].name,
+                "reused": st["reused"],
+                "examples": st["manifest"]["total"],
+                "train_seconds": st["metrics"]["train_seconds"],
+            }
+            for st in stages
+        ],
         "export": {"quant": recipe.export.quant, "gguf": export["gguf"], "gguf_bytes": export["gguf_bytes"]},
         "timings_s_this_invocation": timings,
         "resolved_recipe": resolved,
@@ -75,7 +83,7 @@ def run_recipe(recipe: Recipe, results_dir: Path | None = None, planned: Planned
             "recipe_hash": runs.content_hash(resolved),
             "train_key_hash": run.name,
             "pipeline_version": runs.PIPELINE_VERSION,
-            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "wall_seconds_this_invocation": round(time.time() - started, 1),
         },
     }
@@ -130,13 +138,21 @@ def data_phase(run: Path, stage, seed: int, replay: dict | None) -> dict:
     out = run / "data"
     if runs.is_done(out):
         return runs.read_json(out / "manifest.json")
-    rows, manifest = build_mixture(stage.mixture, seed) if stage.mixture else ([], {"seed": seed, "total": 0, "entries": []})
+    rows, manifest = (
+        build_mixture(stage.mixture, seed) if stage.mixture else ([], {"seed": seed, "total": 0, "entries": []})
+    )
     if replay is not None:
         earlier = runs.read_jsonl(replay["dir"] / "data" / "train.jsonl")
         chosen = select_nested(earlier, fraction_to_n(len(earlier), stage.replay_fraction), seed)
         rows = rows + chosen
-        manifest["replay"] = {"stage": replay["name"], "stage_run_id": replay["dir"].name, "fraction": stage.replay_fraction,
-                              "of": len(earlier), "count": len(chosen), "ids_sha256": _ids_hash(chosen)}  # fmt: skip
+        manifest["replay"] = {
+            "stage": replay["name"],
+            "stage_run_id": replay["dir"].name,
+            "fraction": stage.replay_fraction,
+            "of": len(earlier),
+            "count": len(chosen),
+            "ids_sha256": _ids_hash(chosen),
+        }
         manifest["total"] = len(rows)
     with runs.staging(out) as tmp:
         runs.write_jsonl(tmp / "train.jsonl", rows)
@@ -214,8 +230,11 @@ def export_phase(out: Path, base_path: str, adapter: Path | None, recipe: Recipe
             convert(merged, f16, "f16")
             parity = parity_check(merged, f16, probe_prompts(run, spec.parity_prompts), spec.parity_max_tokens, threads)
             if not parity["passed"]:
-                log.warning("parity check: %d/%d probes differ between transformers and the f16 GGUF",
-                            parity["total"] - parity["matched"], parity["total"])
+                log.warning(
+                    "parity check: %d/%d probes differ between transformers and the f16 GGUF",
+                    parity["total"] - parity["matched"],
+                    parity["total"],
+                )
             if spec.quant != "F16":
                 quantize(f16, tmp / name, spec.quant, threads)
                 f16.unlink()
@@ -224,7 +243,12 @@ def export_phase(out: Path, base_path: str, adapter: Path | None, recipe: Recipe
             runs.write_json(tmp / "parity.json", parity)
             runs.mark_done(tmp, {"quant": spec.quant, "export": recipe.to_dict()["export"]})
     gguf = out / name
-    return {"dir": str(out), "gguf": str(gguf), "gguf_bytes": gguf.stat().st_size, "parity": runs.read_json(out / "parity.json")}
+    return {
+        "dir": str(out),
+        "gguf": str(gguf),
+        "gguf_bytes": gguf.stat().st_size,
+        "parity": runs.read_json(out / "parity.json"),
+    }
 
 
 def eval_phase(export_dir: Path, gguf: Path, recipe: Recipe, label: str = "tuned") -> dict:
@@ -234,10 +258,17 @@ def eval_phase(export_dir: Path, gguf: Path, recipe: Recipe, label: str = "tuned
     scores, todo = {}, []
     for spec in recipe.eval.tasks:
         task = get_task(spec.task)
-        settings = {"task": spec.task, "version": task.VERSION, "n": spec.n, "seed": recipe.eval.seed,
-                    "n_ctx": recipe.eval.n_ctx_tokens, "max_new_tokens": task.MAX_NEW_TOKENS, "decoding": "greedy",
-                    "batch_size": recipe.eval.batch_size,
-                    **getattr(task, "cache_identity", dict)()}  # e.g. which judge model graded
+        settings = {
+            "task": spec.task,
+            "version": task.VERSION,
+            "n": spec.n,
+            "seed": recipe.eval.seed,
+            "n_ctx": recipe.eval.n_ctx_tokens,
+            "max_new_tokens": task.MAX_NEW_TOKENS,
+            "decoding": "greedy",
+            "batch_size": recipe.eval.batch_size,
+            **getattr(task, "cache_identity", dict)(),
+        }  # e.g. which judge model graded
         out = export_dir / "eval" / f"{spec.task}-{runs.content_hash(settings)}"
         if runs.is_done(out):
             scores[spec.task] = runs.read_json(out / "DONE.json")
@@ -249,7 +280,9 @@ def eval_phase(export_dir: Path, gguf: Path, recipe: Recipe, label: str = "tuned
         cache = CompletionCache()
         threads = env.n_threads(recipe.eval.n_threads)
         try:
-            with open_engine(gguf, n_ctx=recipe.eval.n_ctx_tokens, n_threads=threads, batch_size=recipe.eval.batch_size) as engine:
+            with open_engine(
+                gguf, n_ctx=recipe.eval.n_ctx_tokens, n_threads=threads, batch_size=recipe.eval.batch_size
+            ) as engine:
                 for spec, task, settings, out in todo:
                     scores[spec.task] = score_task(engine, cache, task, spec, settings, recipe.eval.seed, out, label)
         finally:
@@ -266,9 +299,13 @@ def score_task(engine, cache, task, spec, settings: dict, seed: int, out: Path, 
     if hasattr(task, "evaluate"):  # tasks that need more than one generation per item (multi-turn, a judge)
         records = task.evaluate(engine, items, desc=desc)
     else:
-        completions, generated = cached_chat_many(engine, cache, [it["messages"] for it in items], task.MAX_NEW_TOKENS, desc)
-        records = [{"id": item["id"], "completion": completion, **task.score(item, completion)}
-                   for item, completion in zip(items, completions, strict=True)]  # fmt: skip
+        completions, generated = cached_chat_many(
+            engine, cache, [it["messages"] for it in items], task.MAX_NEW_TOKENS, desc
+        )
+        records = [
+            {"id": item["id"], "completion": completion, **task.score(item, completion)}
+            for item, completion in zip(items, completions, strict=True)
+        ]
     scored = [r["score"] for r in records if r["score"] is not None]  # None: e.g. a judgment without a rating
     if not scored:
         raise RunError(f"{spec.task}: none of the {len(records)} items could be scored (see the task's records)")
@@ -299,4 +336,3 @@ def _rmtree(path: Path) -> None:
     import shutil
 
     shutil.rmtree(path, ignore_errors=True)
-

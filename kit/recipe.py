@@ -7,7 +7,6 @@ RecipeError, each naming its dotted key (with a did-you-mean), before anything h
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import types
 import typing
 from dataclasses import dataclass, field
@@ -15,6 +14,8 @@ from pathlib import Path
 from typing import Any, Literal, Union
 
 import yaml
+
+from kit.registry import did_you_mean
 
 SOURCE_KINDS = ("builtin", "hf", "local")
 QUANT_TYPES = ("F16", "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q4_0")
@@ -65,7 +66,9 @@ class SourceSpec:
     def problems(self) -> list[tuple[str, str]]:
         out = []
         if self.kind not in SOURCE_KINDS or not self.target:
-            out.append(("source", f"{self.source!r} must look like 'builtin:math', 'hf:<dataset id>' or 'local:<path>'"))
+            out.append(
+                ("source", f"{self.source!r} must look like 'builtin:math', 'hf:<dataset id>' or 'local:<path>'")
+            )
         if (self.fraction is None) == (self.n is None):
             out.append(("fraction", "give exactly one of 'fraction:' (0 < f <= 1) or 'n:' (a count)"))
         if self.fraction is not None and not 0 < self.fraction <= 1:
@@ -118,7 +121,11 @@ class ReplaySpec:
 
     def problems(self) -> list[tuple[str, str]]:
         bad = self.fraction != "grid" and not 0 < self.fraction <= 1
-        return [("fraction", f"must be in (0, 1] or 'grid' (leave replay out for none), got {self.fraction}")] if bad else []
+        return (
+            [("fraction", f"must be in (0, 1] or 'grid' (leave replay out for none), got {self.fraction}")]
+            if bad
+            else []
+        )
 
 
 @dataclass(frozen=True)
@@ -131,8 +138,11 @@ class StageSpec:
     epochs: float | None = None  # this stage's epochs, else train.epochs
 
     def problems(self) -> list[tuple[str, str]]:
-        out = [(f"sources.{k}", f"must be in (0, 1] or 'grid', got {v}")
-               for k, v in self.sources.items() if v != "grid" and not 0 < v <= 1]  # fmt: skip
+        out = [
+            (f"sources.{k}", f"must be in (0, 1] or 'grid', got {v}")
+            for k, v in self.sources.items()
+            if v != "grid" and not 0 < v <= 1
+        ]
         if not self.sources and self.replay is None:
             out.append(("sources", "a stage needs sources, a replay, or both"))
         return out
@@ -158,7 +168,12 @@ class ArmSpec:
         out = [("stages", f"stage names must be unique, got {names}")] if len(set(names)) != len(names) else []
         for i, st in enumerate(self.stages):
             if st.replay and st.replay.stage not in names[:i]:
-                out.append((f"stages.{i}.replay.stage", f"{st.replay.stage!r} is not an earlier stage of this arm ({names[:i]})"))
+                out.append(
+                    (
+                        f"stages.{i}.replay.stage",
+                        f"{st.replay.stage!r} is not an earlier stage of this arm ({names[:i]})",
+                    )
+                )
         return out
 
     def stage_specs(self) -> tuple[StageSpec, ...]:
@@ -166,7 +181,9 @@ class ArmSpec:
 
     @property
     def uses_grid(self) -> bool:
-        return any("grid" in st.sources.values() or (st.replay and st.replay.fraction == "grid") for st in self.stage_specs())
+        return any(
+            "grid" in st.sources.values() or (st.replay and st.replay.fraction == "grid") for st in self.stage_specs()
+        )
 
 
 @dataclass(frozen=True)
@@ -188,7 +205,9 @@ class GridSpec:
     arms: tuple[ArmSpec, ...]
 
     def problems(self) -> list[tuple[str, str]]:
-        out = [(f"fractions.{i}", f"must be in (0, 1], got {f}") for i, f in enumerate(self.fractions) if not 0 < f <= 1]
+        out = [
+            (f"fractions.{i}", f"must be in (0, 1], got {f}") for i, f in enumerate(self.fractions) if not 0 < f <= 1
+        ]
         if len(set(self.fractions)) != len(self.fractions):
             out.append(("fractions", "lists a fraction twice"))
         names = [a.name for a in self.arms]
@@ -253,7 +272,12 @@ class ExportSpec:
     def problems(self) -> list[tuple[str, str]]:
         out = _positive(self, "parity_prompts", "parity_max_tokens")
         if self.quant not in QUANT_TYPES:
-            out.append(("quant", f"{self.quant!r} is not one of {', '.join(QUANT_TYPES)}{_did_you_mean(self.quant, QUANT_TYPES)}"))
+            out.append(
+                (
+                    "quant",
+                    f"{self.quant!r} is not one of {', '.join(QUANT_TYPES)}{did_you_mean(self.quant, QUANT_TYPES)}",
+                )
+            )
         return out
 
 
@@ -267,7 +291,12 @@ class EvalTaskSpec:
 
         out = []
         if self.task not in TASKS:
-            out.append(("task", f"unknown task {self.task!r}{_did_you_mean(self.task, TASKS)}; valid: {', '.join(sorted(TASKS))}"))
+            out.append(
+                (
+                    "task",
+                    f"unknown task {self.task!r}{did_you_mean(self.task, TASKS)}; valid: {', '.join(sorted(TASKS))}",
+                )
+            )
         if self.n is not None and self.n < 1:
             out.append(("n", f"must be >= 1, got {self.n}"))
         return out
@@ -308,20 +337,39 @@ class Recipe:
     def problems(self) -> list[tuple[str, str]]:
         if self.grid is None:
             return self._single_run_problems()
-        out = [("data.mixture", "a grid recipe builds each run's mixture from sources: leave it out")] if self.data.mixture else []
+        out = (
+            [("data.mixture", "a grid recipe builds each run's mixture from sources: leave it out")]
+            if self.data.mixture
+            else []
+        )
         tasks = {t.task for t in self.eval.tasks}
         for i, arm in enumerate(self.grid.arms):
             used = [s for st in arm.stage_specs() for s in st.sources]
-            out += [(f"grid.arms.{i}.{'sources' if arm.sources else 'stages'}", f"no source named {s!r}{_did_you_mean(s, self.sources)}; defined: {', '.join(self.sources)}")
-                    for s in dict.fromkeys(used) if s not in self.sources]  # fmt: skip
-            out += [(f"grid.arms.{i}.tasks", f"{t!r} is not in eval.tasks ({', '.join(sorted(tasks))})")
-                    for t in arm.tasks if t not in tasks]  # fmt: skip
+            out += [
+                (
+                    f"grid.arms.{i}.{'sources' if arm.sources else 'stages'}",
+                    f"no source named {s!r}{did_you_mean(s, self.sources)}; defined: {', '.join(self.sources)}",
+                )
+                for s in dict.fromkeys(used)
+                if s not in self.sources
+            ]
+            out += [
+                (f"grid.arms.{i}.tasks", f"{t!r} is not in eval.tasks ({', '.join(sorted(tasks))})")
+                for t in arm.tasks
+                if t not in tasks
+            ]
         return out
 
     def _single_run_problems(self) -> list[tuple[str, str]]:
         if not self.stages:
-            return [] if self.data.mixture else [("data.mixture", "needs at least one entry (or give a grid: or stages:)")]
-        out = [("data.mixture", "a recipe with stages: gives each stage its mixture; leave this out")] if self.data.mixture else []
+            return (
+                [] if self.data.mixture else [("data.mixture", "needs at least one entry (or give a grid: or stages:)")]
+            )
+        out = (
+            [("data.mixture", "a recipe with stages: gives each stage its mixture; leave this out")]
+            if self.data.mixture
+            else []
+        )
         names = [st.name for st in self.stages]
         for i, st in enumerate(self.stages):
             if st.replay_stage is not None and st.replay_stage not in names[:i]:
@@ -355,10 +403,12 @@ class Recipe:
         eval_spec = dataclasses.replace(self.eval, tasks=tasks)
         if len(stages) == 1 and stages[0].replay_stage is None and stages[0].epochs is None:
             # one plain stage: a run like any single-stage recipe (and the same run id as one)
-            return dataclasses.replace(self, data=DataSpec(stages[0].mixture, self.data.seed), eval=eval_spec,
-                                       sources={}, grid=None)  # fmt: skip
-        return dataclasses.replace(self, data=DataSpec((), self.data.seed), eval=eval_spec, sources={}, grid=None,
-                                   stages=tuple(stages))  # fmt: skip
+            return dataclasses.replace(
+                self, data=DataSpec(stages[0].mixture, self.data.seed), eval=eval_spec, sources={}, grid=None
+            )
+        return dataclasses.replace(
+            self, data=DataSpec((), self.data.seed), eval=eval_spec, sources={}, grid=None, stages=tuple(stages)
+        )
 
 
 @dataclass(frozen=True)
@@ -376,11 +426,6 @@ def _positive(spec: Any, *names: str) -> list[tuple[str, str]]:
     return [(n, f"must be > 0, got {getattr(spec, n)}") for n in names if getattr(spec, n) <= 0]
 
 
-def _did_you_mean(word: str, options: typing.Iterable[str]) -> str:
-    close = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 # --- strict building ----------------------------------------------------------------------------
 
 
@@ -393,7 +438,9 @@ def build(cls: type, raw: Any, path: str, errors: list[tuple[str, str]]) -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     for key in raw:
         if key not in fields:
-            errors.append((_join(path, key), f"unknown key{_did_you_mean(key, fields)}; valid keys: {', '.join(fields)}"))
+            errors.append(
+                (_join(path, key), f"unknown key{did_you_mean(key, fields)}; valid keys: {', '.join(fields)}")
+            )
     kwargs = {}
     before = len(errors)
     for name, f in fields.items():
@@ -431,7 +478,9 @@ def _coerce(tp: Any, value: Any, key: str, errors: list[tuple[str, str]]) -> Any
         return build(tp, value, key, errors)
     if origin is Literal:
         if value not in args:
-            errors.append((key, f"{value!r} is not one of {', '.join(map(repr, args))}{_did_you_mean(value, map(str, args))}"))
+            errors.append(
+                (key, f"{value!r} is not one of {', '.join(map(repr, args))}{did_you_mean(value, map(str, args))}")
+            )
         return value
     if origin is dict:
         if not isinstance(value, dict):
@@ -449,7 +498,9 @@ def _coerce(tp: Any, value: Any, key: str, errors: list[tuple[str, str]]) -> Any
 def _describe(options: list) -> str:
     names = {bool: "true/false", int: "an integer", float: "a number", str: "a string"}
     return ", ".join(
-        " or ".join(map(repr, typing.get_args(o))) if typing.get_origin(o) is Literal else names.get(o, getattr(o, "__name__", str(o)))
+        " or ".join(map(repr, typing.get_args(o)))
+        if typing.get_origin(o) is Literal
+        else names.get(o, getattr(o, "__name__", str(o)))
         for o in options
     )
 
@@ -543,9 +594,7 @@ def deep_merge(base: dict, child: dict) -> dict:
     return out
 
 
-def load_recipe(
-    path: str | Path, overrides: typing.Sequence[str] = (), profile: str | None = None
-) -> Recipe:
+def load_recipe(path: str | Path, overrides: typing.Sequence[str] = (), profile: str | None = None) -> Recipe:
     """Read, apply the profile's and then the command line's overrides, and validate strictly.
 
     A recipe may carry ``profiles: {cpu: {dotted.key: value}, gpu: {...}}``; ``profile`` (or the

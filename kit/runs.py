@@ -49,16 +49,29 @@ def stage_keys(resolved: dict, backend: str, dtype: str) -> list[tuple[str, dict
     train = {k: v for k, v in resolved["train"].items() if k != "stage_chaining"}
     train = {**train, "backend": backend, "dtype": dtype}
     stages = resolved.get("stages") or [
-        {"name": "sft", "mixture": resolved["data"]["mixture"], "replay_stage": None, "replay_fraction": None, "epochs": None}
+        {
+            "name": "sft",
+            "mixture": resolved["data"]["mixture"],
+            "replay_stage": None,
+            "replay_fraction": None,
+            "epochs": None,
+        }
     ]
     keys: list[tuple[str, dict]] = []
     by_name: dict[str, dict] = {}
     for stage in stages:
         data = {"mixture": canonical(stage["mixture"]), "seed": resolved["data"]["seed"]}
         if stage["replay_stage"]:
-            data["replay"] = {"stage": content_hash(by_name[stage["replay_stage"]]), "fraction": stage["replay_fraction"]}
-        key = {"pipeline": PIPELINE_VERSION, "model": resolved["model"], "data": data,
-               "train": train if stage["epochs"] is None else {**train, "epochs": stage["epochs"]}}  # fmt: skip
+            data["replay"] = {
+                "stage": content_hash(by_name[stage["replay_stage"]]),
+                "fraction": stage["replay_fraction"],
+            }
+        key = {
+            "pipeline": PIPELINE_VERSION,
+            "model": resolved["model"],
+            "data": data,
+            "train": train if stage["epochs"] is None else {**train, "epochs": stage["epochs"]},
+        }
         if keys:
             key |= {"parent": content_hash(keys[-1][1]), "chaining": resolved["train"]["stage_chaining"]}
         keys.append((stage["name"], key))

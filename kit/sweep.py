@@ -60,8 +60,9 @@ def plan(recipe: Recipe) -> list[PlanLine]:
         r = planned.recipe
         resolved = r.to_dict()
         stages = []
-        for (name, key), examples, stage in zip(runs.stage_keys(resolved, hw.backend, hw.dtype), stage_examples(r),
-                                                r.stage_list(), strict=True):  # fmt: skip
+        for (name, key), examples, stage in zip(
+            runs.stage_keys(resolved, hw.backend, hw.dtype), stage_examples(r), r.stage_list(), strict=True
+        ):
             epochs = stage.epochs or r.train.epochs
             if r.train.max_steps is not None:
                 seen = r.train.max_steps * r.train.batch_size * r.train.grad_accum_steps
@@ -145,8 +146,10 @@ def measured_speed(profile: str) -> dict:
 def format_plan(recipe: Recipe, lines: list[PlanLine]) -> str:
     speed = measured_speed(recipe.profile)
     owner: dict[str, str] = {}
-    out = [f"plan for {recipe.name} ({recipe.profile} profile, base {recipe.model.base}): {len(lines)} runs",
-           f"{'run':<32} {'run id':<13} {'examples':>8} {'tokens':>8}  {'status':<34} {'est.':>6}"]  # fmt: skip
+    out = [
+        f"plan for {recipe.name} ({recipe.profile} profile, base {recipe.model.base}): {len(lines)} runs",
+        f"{'run':<32} {'run id':<13} {'examples':>8} {'tokens':>8}  {'status':<34} {'est.':>6}",
+    ]
     for line in lines:
         tag = line.planned.tag
         for i, st in enumerate(line.stages):
@@ -155,7 +158,11 @@ def format_plan(recipe: Recipe, lines: list[PlanLine]) -> str:
             if st.run_id in owner:
                 status = f"same as {owner[st.run_id]}"
             elif last:
-                status = "cached: trained and scored" if line.scored else ("cached: trained, to score" if st.trained else "to train")
+                status = (
+                    "cached: trained and scored"
+                    if line.scored
+                    else ("cached: trained, to score" if st.trained else "to train")
+                )
             else:
                 status = "cached: trained" if st.trained else "to train"
             owner.setdefault(st.run_id, label)
@@ -164,9 +171,15 @@ def format_plan(recipe: Recipe, lines: list[PlanLine]) -> str:
             est = _mmss(line.estimate_s) if last else ""
             out.append(f"{label:<32} {st.run_id:<13} {examples:>8} {tokens:>8}  {status:<34} {est:>6}")
     total = sum(line.estimate_s for line in {ln.run_id: ln for ln in lines}.values())
-    src = f"measured on {speed['measured_from_runs']} run(s) here" if speed["measured_from_runs"] else "defaults, nothing measured here yet"
-    out.append(f"estimated time: {_mmss(total)} ({speed['tokens_per_s']:.0f} training tokens/s, "
-               f"{speed['overhead_s']:.0f} s per-run overhead, {speed['eval_s_per_item']:.2f} s per eval item: {src})")
+    src = (
+        f"measured on {speed['measured_from_runs']} run(s) here"
+        if speed["measured_from_runs"]
+        else "defaults, nothing measured here yet"
+    )
+    out.append(
+        f"estimated time: {_mmss(total)} ({speed['tokens_per_s']:.0f} training tokens/s, "
+        f"{speed['overhead_s']:.0f} s per-run overhead, {speed['eval_s_per_item']:.2f} s per eval item: {src})"
+    )
     return "\n".join(out)
 
 
@@ -211,29 +224,68 @@ def _record_timing(summary: dict) -> None:
     if t.get("train", 0) < 1 or t.get("export", 0) < 1:
         return  # a cached run says nothing about cost
     items = sum(s["n_items"] for s in summary["scores"].values())
-    record = {"overhead_s": round(t["export"] + t["train"] - summary["train"]["train_seconds"], 1),
-              "eval_s_per_item": round(t["eval"] / items, 3) if items and t["eval"] > 1 else None}  # fmt: skip
+    record = {
+        "overhead_s": round(t["export"] + t["train"] - summary["train"]["train_seconds"], 1),
+        "eval_s_per_item": round(t["eval"] / items, 3) if items and t["eval"] > 1 else None,
+    }
     runs.write_json(runs.kit_home() / "timings" / f"{summary['run_id']}.json", record)
 
 
 def rows_of(summary: dict) -> list[dict]:
     """Report rows (kit.report.rows) of one run summary: one per scored task, plus the base model's."""
     grid = summary.get("grid") or {"arm": "single", "fraction": None}
-    common = {"recipe": summary["recipe"], "arm": grid["arm"], "fraction": grid["fraction"],
-              "profile": summary["profile"]}  # fmt: skip
+    common = {
+        "recipe": summary["recipe"],
+        "arm": grid["arm"],
+        "fraction": grid["fraction"],
+        "profile": summary["profile"],
+    }
     if summary["status"] != "ok":
-        return [{**common, "n_examples": summary.get("examples") or 0, "task": task, "ability": ability_of(task),
-                 "score": None, "status": "failed", "error": summary["error"], "run_id": "", "task_version": ""}
-                for task in summary["tasks"]]  # fmt: skip
+        return [
+            {
+                **common,
+                "n_examples": summary.get("examples") or 0,
+                "task": task,
+                "ability": ability_of(task),
+                "score": None,
+                "status": "failed",
+                "error": summary["error"],
+                "run_id": "",
+                "task_version": "",
+            }
+            for task in summary["tasks"]
+        ]
     rows = []
     for task, s in summary["scores"].items():
-        rows.append({**common, "n_examples": summary["data"]["total"], "task": task, "ability": ability_of(task),
-                     "score": s["score"], "status": "ok", "error": None, "run_id": summary["run_id"],
-                     "task_version": s["version"]})  # fmt: skip
+        rows.append(
+            {
+                **common,
+                "n_examples": summary["data"]["total"],
+                "task": task,
+                "ability": ability_of(task),
+                "score": s["score"],
+                "status": "ok",
+                "error": None,
+                "run_id": summary["run_id"],
+                "task_version": s["version"],
+            }
+        )
     for task, s in (summary.get("baseline_scores") or {}).items():
-        rows.append({**common, "arm": "base", "fraction": 0.0, "n_examples": 0, "task": task,
-                     "ability": ability_of(task), "score": s["score"], "status": "ok", "error": None,
-                     "run_id": "base", "task_version": s["version"]})  # fmt: skip
+        rows.append(
+            {
+                **common,
+                "arm": "base",
+                "fraction": 0.0,
+                "n_examples": 0,
+                "task": task,
+                "ability": ability_of(task),
+                "score": s["score"],
+                "status": "ok",
+                "error": None,
+                "run_id": "base",
+                "task_version": s["version"],
+            }
+        )
     return rows
 
 

@@ -17,6 +17,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: the real SmolLM2 chain (minutes); run with `make test-slow`")
     config.addinivalue_line("markers", "gpu: needs CUDA (Unsloth); run with `make test-gpu`")
+    # transformers/trl deprecations are theirs to fix, not ours; they drown the test report
+    config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning")
+    config.addinivalue_line("filterwarnings", "ignore::FutureWarning")
 
 
 @pytest.fixture(scope="session")

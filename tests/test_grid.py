@@ -75,11 +75,17 @@ def test_a_failed_run_becomes_a_row_and_the_sweep_goes_on(tmp_path, monkeypatch,
     def fake_run(recipe, results_dir=None, planned=None):
         if planned.tag == "math-f0.25":
             raise MemoryError("CUDA out of memory (simulated)")
-        summary = {"recipe": recipe.name, "run_id": f"id-{planned.tag}", "profile": "cpu", "status": "ok",
-                   "grid": {"arm": planned.arm, "fraction": planned.fraction}, "data": {"total": 3},
-                   "scores": {t.task: {"score": 0.5, "version": "v", "n_items": 2} for t in recipe.eval.tasks},
-                   "baseline_scores": {t.task: {"score": 0.1, "version": "v"} for t in recipe.eval.tasks},
-                   "timings_s_this_invocation": {}}  # fmt: skip
+        summary = {
+            "recipe": recipe.name,
+            "run_id": f"id-{planned.tag}",
+            "profile": "cpu",
+            "status": "ok",
+            "grid": {"arm": planned.arm, "fraction": planned.fraction},
+            "data": {"total": 3},
+            "scores": {t.task: {"score": 0.5, "version": "v", "n_items": 2} for t in recipe.eval.tasks},
+            "baseline_scores": {t.task: {"score": 0.1, "version": "v"} for t in recipe.eval.tasks},
+            "timings_s_this_invocation": {},
+        }
         runs.write_json(kit.pipeline.summary_path(recipe.name, planned.tag), summary)
         return summary
 

@@ -15,8 +15,10 @@ def ids(rows):
 
 
 def test_smaller_fractions_lie_inside_larger_ones():
-    chosen = [ids(build_mixture([SourceSpec("builtin:code", fraction=f, pool_n=256)], seed=3)[0])
-              for f in (1, 1 / 4, 1 / 16, 1 / 64, 1 / 256)]  # fmt: skip
+    chosen = [
+        ids(build_mixture([SourceSpec("builtin:code", fraction=f, pool_n=256)], seed=3)[0])
+        for f in (1, 1 / 4, 1 / 16, 1 / 64, 1 / 256)
+    ]
     assert [len(c) for c in chosen] == [256, 64, 16, 4, 1]
     assert all(small <= big for big, small in zip(chosen, chosen[1:]))
 

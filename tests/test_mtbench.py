@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import SHARED_DATA
 from kit.data.schema import DataError
 from kit.eval import judge as judging
 from kit.eval.tasks import get_task, mtbench
+from tests.conftest import SHARED_DATA
 
 MT_BENCH = SHARED_DATA / "mt_bench"
 needs_data = pytest.mark.skipif(not (MT_BENCH / "question.jsonl").is_file(), reason="../shared/data/mt_bench absent")

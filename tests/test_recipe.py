@@ -48,7 +48,7 @@ def test_range_checks_run_once_types_are_right(tmp_path):
 
 
 def test_mixture_entry_needs_exactly_one_of_fraction_or_n(tmp_path):
-    text = MINIMAL.replace('n: 8}', 'n: 8, fraction: 0.5, pool_n: 100}')
+    text = MINIMAL.replace("n: 8}", "n: 8, fraction: 0.5, pool_n: 100}")
     with pytest.raises(RecipeError) as err:
         load_recipe(write_recipe(tmp_path / "r.yaml", text), profile="cpu")
     assert "exactly one" in problems(err.value)["data.mixture.0.fraction"]

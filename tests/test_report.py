@@ -32,16 +32,27 @@ TASK = {"math": "builtin_math", "code": "builtin_code", "general": "builtin_gene
 # Hand-made scores by fraction (1 ... 1/256) with P1's shapes: math and code rise, general plateaus,
 # the mixture wins at 1/256 and loses at 1.
 SINGLE = {"math": [0.5, 0.4, 0.3, 0.2, 0.1], "code": [0.4, 0.3, 0.25, 0.2, 0.1], "general": [0.7, 0.69, 0.68, 0.5, 0.3]}
-MIXED = {"math": [0.45, 0.38, 0.28, 0.25, 0.15], "code": [0.35, 0.28, 0.22, 0.25, 0.15],
-         "general": [0.65, 0.66, 0.66, 0.55, 0.4]}
+MIXED = {
+    "math": [0.45, 0.38, 0.28, 0.25, 0.15],
+    "code": [0.35, 0.28, 0.22, 0.25, 0.15],
+    "general": [0.65, 0.66, 0.66, 0.55, 0.4],
+}
 
 
 def row(arm, fraction, ability, score, status="ok", error=None, profile="cpu"):
     return {
-        "recipe": "rq1", "arm": arm, "fraction": fraction,
+        "recipe": "rq1",
+        "arm": arm,
+        "fraction": fraction,
         "n_examples": int(4000 * fraction) * (3 if arm == "mixed" else 1),
-        "task": TASK[ability], "ability": ability, "score": score, "status": status, "error": error,
-        "run_id": f"{arm}-{fraction}", "profile": profile, "task_version": "1",
+        "task": TASK[ability],
+        "ability": ability,
+        "score": score,
+        "status": status,
+        "error": error,
+        "run_id": f"{arm}-{fraction}",
+        "profile": profile,
+        "task_version": "1",
     }
 
 
@@ -52,8 +63,16 @@ def make_rows(single=None, mixed=None, fractions=FRACTIONS, base=0.05):
         for ability, scores in arm_scores.items():
             for fraction, score in zip(fractions, scores, strict=True):
                 failed = score is None
-                rows.append(row("mixed" if is_mixed else ability, fraction, ability, score,
-                                status="failed" if failed else "ok", error="CUDA out of memory" if failed else None))
+                rows.append(
+                    row(
+                        "mixed" if is_mixed else ability,
+                        fraction,
+                        ability,
+                        score,
+                        status="failed" if failed else "ok",
+                        error="CUDA out of memory" if failed else None,
+                    )
+                )
     for ability in TASK:
         rows.append(row("base", 0.0, ability, base))
     return rows
@@ -66,25 +85,32 @@ def by_claim(verdicts):
 # --- reference numbers ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("table", "model", "setting", "fraction", "benchmark", "score"), [
-    ("2-3", "7B", "single", 1.0, "gsm8k", 49.10),
-    ("2-3", "7B", "mixed", 1 / 256, "humaneval", 11.37),
-    ("2-3", "7B", "single", 1 / 16, "mtbench", 5.61),
-    ("2-3", "13B", "mixed", 1 / 64, "gsm8k", 33.2),
-    ("2-3", "33B", "single", 1 / 256, "mtbench", 2.3),
-    ("2-3", "33B", "mixed", 1 / 16, "humaneval", 26.82),
-    ("1", "7B", "sequential", 1.0, "gsm8k", 31.39),
-    ("1", "33B", "dmt", 1 / 256, "mtbench", 6.69),
-    ("1", "7B", "code_only", 1.0, "humaneval", 18.40),
-    ("4", "7B", "rq3_setup1", 1 / 256, "gsm8k", 16.52),
-    ("4", "7B", "rq3_setup2", 1 / 256, "mtbench", 4.69),
-    ("4", "7B", "rq3_setup3", 1 / 4, "gsm8k", 43.29),
-    ("5", "7B", "dmt", 0.0, "gsm8k", 32.6),
-    ("5", "13B", "dmt", 1 / 4, "gsm8k", 50.18),
-])
+@pytest.mark.parametrize(
+    ("table", "model", "setting", "fraction", "benchmark", "score"),
+    [
+        ("2-3", "7B", "single", 1.0, "gsm8k", 49.10),
+        ("2-3", "7B", "mixed", 1 / 256, "humaneval", 11.37),
+        ("2-3", "7B", "single", 1 / 16, "mtbench", 5.61),
+        ("2-3", "13B", "mixed", 1 / 64, "gsm8k", 33.2),
+        ("2-3", "33B", "single", 1 / 256, "mtbench", 2.3),
+        ("2-3", "33B", "mixed", 1 / 16, "humaneval", 26.82),
+        ("1", "7B", "sequential", 1.0, "gsm8k", 31.39),
+        ("1", "33B", "dmt", 1 / 256, "mtbench", 6.69),
+        ("1", "7B", "code_only", 1.0, "humaneval", 18.40),
+        ("4", "7B", "rq3_setup1", 1 / 256, "gsm8k", 16.52),
+        ("4", "7B", "rq3_setup2", 1 / 256, "mtbench", 4.69),
+        ("4", "7B", "rq3_setup3", 1 / 4, "gsm8k", 43.29),
+        ("5", "7B", "dmt", 0.0, "gsm8k", 32.6),
+        ("5", "13B", "dmt", 1 / 4, "gsm8k", 50.18),
+    ],
+)
 def test_reference_csv_holds_the_papers_numbers(table, model, setting, fraction, benchmark, score):
-    hits = [r for r in load_reference() if (r["table"], r["model"], r["setting"], r["benchmark"]) ==
-            (table, model, setting, benchmark) and r["fraction"] == fraction]
+    hits = [
+        r
+        for r in load_reference()
+        if (r["table"], r["model"], r["setting"], r["benchmark"]) == (table, model, setting, benchmark)
+        and r["fraction"] == fraction
+    ]
     assert [r["score"] for r in hits] == [score]
 
 
@@ -232,8 +258,9 @@ def test_rq1_table_shows_ours_the_paper_the_base_and_footnoted_failures():
 
 def test_rq2_table_shows_both_deltas():
     text = rq2_table(make_rows(SINGLE, MIXED))
-    line = ("| math (`builtin_math`; P1 GSM8K (%)) | 1/256 | 0.100 (n=15) | 0.150 (n=45) | +0.050 "
-            "| 12.70 | 14.78 | +2.08 |")
+    line = (
+        "| math (`builtin_math`; P1 GSM8K (%)) | 1/256 | 0.100 (n=15) | 0.150 (n=45) | +0.050 | 12.70 | 14.78 | +2.08 |"
+    )
     assert line in text
 
 
@@ -282,14 +309,17 @@ def test_a_run_that_failed_early_may_lack_run_id_and_task_version():
         validate_rows(rows)
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    ({"score": 1.5}, "score"),
-    ({"status": "failed", "score": 0.2, "error": "oom"}, "score"),
-    ({"status": "failed", "score": None, "error": None}, "error"),
-    ({"arm": "maths"}, "arm"),
-    ({"fraction": 0.0}, "fraction"),
-    ({"n_examples": 1.5}, "n_examples"),
-])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"score": 1.5}, "score"),
+        ({"status": "failed", "score": 0.2, "error": "oom"}, "score"),
+        ({"status": "failed", "score": None, "error": None}, "error"),
+        ({"arm": "maths"}, "arm"),
+        ({"fraction": 0.0}, "fraction"),
+        ({"n_examples": 1.5}, "n_examples"),
+    ],
+)
 def test_validate_rows_rejects_bad_values(change, field):
     rows = make_rows(SINGLE)
     rows[0].update(change)

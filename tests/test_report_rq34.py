@@ -31,10 +31,16 @@ OOM = "CUDA out of memory"
 # math+code (setup1 and setup3 fall together), not the ratio (setup2 flat); general follows its own amount.
 # k = 1 of setups 1 and 2 is the same run, so the same scores.
 SETUPS = {
-    "setup2": {"math": [0.5, 0.49, 0.5, 0.48, 0.5], "code": [0.4, 0.41, 0.4, 0.39, 0.4],
-               "general": [0.7, 0.68, 0.6, 0.5, 0.4]},
-    "setup1": {"math": [0.5, 0.4, 0.3, 0.2, 0.1], "code": [0.4, 0.3, 0.25, 0.2, 0.1],
-               "general": [0.7, 0.7, 0.71, 0.7, 0.69]},
+    "setup2": {
+        "math": [0.5, 0.49, 0.5, 0.48, 0.5],
+        "code": [0.4, 0.41, 0.4, 0.39, 0.4],
+        "general": [0.7, 0.68, 0.6, 0.5, 0.4],
+    },
+    "setup1": {
+        "math": [0.5, 0.4, 0.3, 0.2, 0.1],
+        "code": [0.4, 0.3, 0.25, 0.2, 0.1],
+        "general": [0.7, 0.7, 0.71, 0.7, 0.69],
+    },
     "setup3": {"math": [0.51, 0.41, 0.3, 0.21, 0.12], "code": [0.4, 0.31, 0.24, 0.2, 0.12], "general": [0.5] * 5},
 }
 # Hand-made RQ4 scores with P1's shape: multi-task keeps the specialists but loses general, the
@@ -47,33 +53,53 @@ STRATEGIES = {
     "sequential": {"math": 0.3, "code": 0.3, "general": 0.68},
     "mixed_sequential": {"math": 0.32, "code": 0.3, "general": 0.69},
 }
-DMT = {"math": [0.47, 0.45, 0.42, 0.4, 0.38], "code": [0.36, 0.35, 0.34, 0.33, 0.32],
-       "general": [0.6, 0.62, 0.64, 0.66, 0.69]}
+DMT = {
+    "math": [0.47, 0.45, 0.42, 0.4, 0.38],
+    "code": [0.36, 0.35, 0.34, 0.33, 0.32],
+    "general": [0.6, 0.62, 0.64, 0.66, 0.69],
+}
 
 
 def row(recipe, arm, fraction, ability, score, n=1000):
     """One result row; a score of None becomes a failed run (with no run id, as an early failure has)."""
     failed = score is None
     return {
-        "recipe": recipe, "arm": arm, "fraction": fraction, "n_examples": 0 if arm == "base" else n,
-        "task": TASK[ability], "ability": ability, "score": score, "status": "failed" if failed else "ok",
-        "error": OOM if failed else None, "run_id": "" if failed else f"{arm}-{fraction}", "profile": "cpu",
+        "recipe": recipe,
+        "arm": arm,
+        "fraction": fraction,
+        "n_examples": 0 if arm == "base" else n,
+        "task": TASK[ability],
+        "ability": ability,
+        "score": score,
+        "status": "failed" if failed else "ok",
+        "error": OOM if failed else None,
+        "run_id": "" if failed else f"{arm}-{fraction}",
+        "profile": "cpu",
         "task_version": "" if failed else "1",
     }
 
 
 def rq3_rows(setups=None):
-    rows = [row("rq3", arm, k, ability, score)
-            for arm, by_ability in (setups or SETUPS).items()
-            for ability, scores in by_ability.items() for k, score in zip(FRACTIONS, scores, strict=True)]
+    rows = [
+        row("rq3", arm, k, ability, score)
+        for arm, by_ability in (setups or SETUPS).items()
+        for ability, scores in by_ability.items()
+        for k, score in zip(FRACTIONS, scores, strict=True)
+    ]
     return rows + [row("rq3", "base", 0.0, ability, 0.05) for ability in TASK]
 
 
 def rq4_rows(strategies=None, dmt=None):
-    rows = [row("rq4", arm, None, ability, score)
-            for arm, by_ability in (strategies or STRATEGIES).items() for ability, score in by_ability.items()]
-    rows += [row("rq4", "dmt", k, ability, score)
-             for ability, scores in (dmt or DMT).items() for k, score in zip(FRACTIONS, scores, strict=True)]
+    rows = [
+        row("rq4", arm, None, ability, score)
+        for arm, by_ability in (strategies or STRATEGIES).items()
+        for ability, score in by_ability.items()
+    ]
+    rows += [
+        row("rq4", "dmt", k, ability, score)
+        for ability, scores in (dmt or DMT).items()
+        for k, score in zip(FRACTIONS, scores, strict=True)
+    ]
     return rows + [row("rq4", "base", 0.0, ability, 0.05) for ability in TASK]
 
 
@@ -85,7 +111,7 @@ def outcomes(verdict_list):
     return [v.outcome for v in verdict_list]
 
 
-R, N, I = REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE
+R, N, I = REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE  # noqa: E741
 
 
 # --- reference: Table 4 matched by design, Tables 1 and 5 joined ----------------------------------
@@ -103,8 +129,9 @@ def test_p1_setups_are_matched_to_ours_by_what_k_scales_not_by_name():
 
 @pytest.mark.parametrize("model", ["7B", "13B"])
 def test_table5_k0_is_table1_mixed_sequential_and_its_1_256_is_table1_dmt(model):
-    table5 = {(r["ability"], r["fraction"]): r["score"] for r in load_reference()
-              if r["table"] == "5" and r["model"] == model}
+    table5 = {
+        (r["ability"], r["fraction"]): r["score"] for r in load_reference() if r["table"] == "5" and r["model"] == model
+    }
     joined = p1_rq4(model)
     for ability in TASK:
         assert table5[ability, 0.0] == joined["mixed_sequential", ability, None]
@@ -134,12 +161,15 @@ def test_paper_7b_table4_passes_the_amount_over_ratio_claim_with_ratio_effects_a
     assert "general" in found[2].details and "R₁₃ = 0.684 (14.40·A)" in found[2].details
 
 
-@pytest.mark.parametrize(("model", "expected"), [
-    # a, b, c, k raises math, k raises code, k lowers general, all three
-    ("7B", [R, R, R, R, N, R, N]),
-    ("13B", [R, R, R, R, N, R, N]),
-    ("33B", [N, R, R, I, I, I, I]),  # 33B keeps 0.70 of code; no Table 5 for 33B
-])
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [
+        # a, b, c, k raises math, k raises code, k lowers general, all three
+        ("7B", [R, R, R, R, N, R, N]),
+        ("13B", [R, R, R, R, N, R, N]),
+        ("33B", [N, R, R, I, I, I, I]),  # 33B keeps 0.70 of code; no Table 5 for 33B
+    ],
+)
 def test_paper_tables_1_and_5_through_the_rq4_checks(model, expected):
     assert outcomes(rq4_verdicts(paper_rows(model, "rq4"))) == expected
 
@@ -174,8 +204,7 @@ def test_scores_that_follow_the_amount_reproduce_every_rq3_claim():
 
 def test_scores_that_follow_the_ratio_do_not_reproduce_the_amount_claim():
     # math+code amount barely matters (setup1 flat) but 64x less general moves math a lot (setup3)
-    setups = changed(changed(SETUPS, "setup1", "math", [0.5, 0.49, 0.48, 0.47, 0.46]),
-                     "setup3", "math", [0.3] * 5)
+    setups = changed(changed(SETUPS, "setup1", "math", [0.5, 0.49, 0.48, 0.47, 0.46]), "setup3", "math", [0.3] * 5)
     assert amount_beats_ratio(rq3_rows(setups), "math").outcome == NOT_REPRODUCED
     assert outcomes(rq3_verdicts(rq3_rows(setups))) == [N, R, N]
 
@@ -213,11 +242,14 @@ def test_scores_with_p1s_shape_reproduce_every_rq4_claim():
     assert outcomes(rq4_verdicts(rq4_rows())) == [R] * 7
 
 
-@pytest.mark.parametrize(("arm", "ability", "score"), [
-    ("multi_task", "math", 0.3),  # below 0.75 of math-only
-    ("multi_task", "code", 0.25),  # below 0.75 of code-only
-    ("multi_task", "general", 0.75),  # general not lost
-])
+@pytest.mark.parametrize(
+    ("arm", "ability", "score"),
+    [
+        ("multi_task", "math", 0.3),  # below 0.75 of math-only
+        ("multi_task", "code", 0.25),  # below 0.75 of code-only
+        ("multi_task", "general", 0.75),  # general not lost
+    ],
+)
 def test_multi_task_losing_a_specialist_or_keeping_general_is_not_reproduced(arm, ability, score):
     rows = rq4_rows(changed(STRATEGIES, arm, ability, score))
     assert multi_task_keeps_specialists(rows).outcome == NOT_REPRODUCED
@@ -246,12 +278,15 @@ def test_k_trend_the_wrong_way_is_not_reproduced():
     assert outcomes(found)[3:] == [N, N, N, N]
 
 
-@pytest.mark.parametrize(("strategies", "dmt", "expected"), [
-    (changed(STRATEGIES, "multi_task", "math", None), None, [I, I, R, R, R, R, R]),
-    (changed(STRATEGIES, "mixed_sequential", "general", None), None, [R, R, I, R, R, I, I]),
-    (None, dict(DMT, code=[0.36, 0.35, 0.34, 0.33, None]), [R, R, I, R, R, R, R]),  # 1/256 failed: 5 points left
-    (None, dict(DMT, math=[None, 0.45, 0.42, 0.4, 0.38]), [R, R, R, I, R, R, I]),  # the largest k failed
-])
+@pytest.mark.parametrize(
+    ("strategies", "dmt", "expected"),
+    [
+        (changed(STRATEGIES, "multi_task", "math", None), None, [I, I, R, R, R, R, R]),
+        (changed(STRATEGIES, "mixed_sequential", "general", None), None, [R, R, I, R, R, I, I]),
+        (None, dict(DMT, code=[0.36, 0.35, 0.34, 0.33, None]), [R, R, I, R, R, R, R]),  # 1/256 failed: 5 points left
+        (None, dict(DMT, math=[None, 0.45, 0.42, 0.4, 0.38]), [R, R, R, I, R, R, I]),  # the largest k failed
+    ],
+)
 def test_failed_rq4_runs_make_the_checks_that_need_them_inconclusive(strategies, dmt, expected):
     assert outcomes(rq4_verdicts(rq4_rows(strategies, dmt))) == expected
 
@@ -275,8 +310,10 @@ def test_rq3_table_shows_each_setup_beside_the_same_design_in_p1_and_footnotes_f
     first = text.splitlines()[0]
     assert first.startswith("**RQ3") and "not comparable with the paper" in first and "`builtin_math` v1" in first
     assert "numbered as in P1 Table 4" in first
-    assert ("| setup1: k of math+code, all general (P1 Setup 1) | 1/256 | 1,000 | failed[^1] | 16.52 | 0.100 | 9.14 "
-            "| 0.690 | 5.82 |") in text
+    assert (
+        "| setup1: k of math+code, all general (P1 Setup 1) | 1/256 | 1,000 | failed[^1] | 16.52 | 0.100 | 9.14 "
+        "| 0.690 | 5.82 |"
+    ) in text
     assert "| setup2: all math+code, k of general (P1 Setup 2) | 1/256 | 1,000 | 0.500 | 48.52 |" in text
     assert "[^1]: setup1, k=1/256, `builtin_math`: CUDA out of memory" in text
     assert "| untrained base | — | — | 0.050 | — |" in text
@@ -297,8 +334,9 @@ def test_rq4_table_shows_table1_and_the_k_sweep_beside_table5_with_failures():
 # --- write_report and the row schema -------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("rq", "picture", "make"), [("rq3", "ratio.png", rq3_rows),
-                                                      ("rq4", "dmt_k_sweep.png", rq4_rows)])
+@pytest.mark.parametrize(
+    ("rq", "picture", "make"), [("rq3", "ratio.png", rq3_rows), ("rq4", "dmt_k_sweep.png", rq4_rows)]
+)
 def test_write_report_writes_every_rq34_file_and_a_real_png(tmp_path, rq, picture, make):
     rows = make()
     paths = write_report(rq, rows, tmp_path / rq)
@@ -327,14 +365,17 @@ def test_validate_rows_accepts_none_fractions_only_for_rq4s_unswept_arms():
         validate_rows(rows)
 
 
-@pytest.mark.parametrize(("recipe", "change", "field"), [
-    ("rq4", {"arm": "multi_task", "fraction": 1.0}, "fraction"),  # a strategy is not swept
-    ("rq4", {"arm": "dmt", "fraction": 0.0}, "fraction"),  # k = 0 is mixed_sequential's run
-    ("rq4", {"arm": "mixed"}, "arm"),
-    ("rq3", {"arm": "dmt"}, "arm"),
-    ("rq1", {"arm": "setup2"}, "arm"),  # arms are per recipe, not pooled
-    ("rq3", {"arm": "setup2", "fraction": None}, "fraction"),
-])
+@pytest.mark.parametrize(
+    ("recipe", "change", "field"),
+    [
+        ("rq4", {"arm": "multi_task", "fraction": 1.0}, "fraction"),  # a strategy is not swept
+        ("rq4", {"arm": "dmt", "fraction": 0.0}, "fraction"),  # k = 0 is mixed_sequential's run
+        ("rq4", {"arm": "mixed"}, "arm"),
+        ("rq3", {"arm": "dmt"}, "arm"),
+        ("rq1", {"arm": "setup2"}, "arm"),  # arms are per recipe, not pooled
+        ("rq3", {"arm": "setup2", "fraction": None}, "fraction"),
+    ],
+)
 def test_validate_rows_checks_arms_and_fractions_per_recipe(recipe, change, field):
     rows = [dict(row(recipe, "base", 0.0, "math", 0.1), n_examples=5, run_id="x", **change)]
     with pytest.raises(ValueError, match=f"row 0 .*field '{field}'"):
@@ -342,12 +383,25 @@ def test_validate_rows_checks_arms_and_fractions_per_recipe(recipe, change, fiel
 
 
 def test_rows_of_rq4_summaries_pass_validation_ok_and_failed():
-    ok = {"recipe": "rq4", "grid": {"arm": "multi_task", "fraction": None}, "status": "ok", "profile": "cpu",
-          "run_id": "abc123", "data": {"total": 900},
-          "scores": {t: {"score": 0.5, "version": "1"} for t in TASK.values()},
-          "baseline_scores": {t: {"score": 0.1, "version": "1"} for t in TASK.values()}}
-    failed = {"recipe": "rq4", "grid": {"arm": "dmt", "fraction": 1 / 256}, "status": "failed", "profile": "cpu",
-              "error": "RuntimeError: " + OOM, "tasks": list(TASK.values()), "examples": None}
+    ok = {
+        "recipe": "rq4",
+        "grid": {"arm": "multi_task", "fraction": None},
+        "status": "ok",
+        "profile": "cpu",
+        "run_id": "abc123",
+        "data": {"total": 900},
+        "scores": {t: {"score": 0.5, "version": "1"} for t in TASK.values()},
+        "baseline_scores": {t: {"score": 0.1, "version": "1"} for t in TASK.values()},
+    }
+    failed = {
+        "recipe": "rq4",
+        "grid": {"arm": "dmt", "fraction": 1 / 256},
+        "status": "failed",
+        "profile": "cpu",
+        "error": "RuntimeError: " + OOM,
+        "tasks": list(TASK.values()),
+        "examples": None,
+    }
     rows = rows_of(ok) + rows_of(failed)
     validate_rows(rows)
     assert {(r["arm"], r["fraction"]) for r in rows} == {("multi_task", None), ("base", 0.0), ("dmt", 1 / 256)}

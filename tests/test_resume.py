@@ -29,8 +29,14 @@ eval: {tasks: [{task: builtin_math, n: 3}]}
 
 def sweep(recipe: Path, home: Path, results: Path) -> subprocess.Popen:
     env = {**os.environ, "KIT_HOME": str(home), "KIT_RESULTS": str(results), "HF_HUB_OFFLINE": "1"}
-    return subprocess.Popen([sys.executable, "-m", "kit", "sweep", str(recipe), "--profile", "cpu"], cwd=REPO,
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "kit", "sweep", str(recipe), "--profile", "cpu"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def link_shared(home: Path, kit_home: Path) -> None:
@@ -47,8 +53,12 @@ def outcome(home: Path, results: Path) -> dict:
         run = Path(summary["run_dir"]).relative_to(home)
         adapter = (home / run / "train" / "adapter_model.safetensors").read_bytes()
         items = sorted((home / run).glob("export/*/eval/*/items.jsonl"))
-        out[summary_path.stem] = (str(run), summary["scores"]["builtin_math"]["score"], adapter,
-                                  [json.loads(line)["completion"] for line in items[0].read_text().splitlines()])  # fmt: skip
+        out[summary_path.stem] = (
+            str(run),
+            summary["scores"]["builtin_math"]["score"],
+            adapter,
+            [json.loads(line)["completion"] for line in items[0].read_text().splitlines()],
+        )
     return out
 
 

@@ -34,8 +34,9 @@ eval: {tasks: [{task: builtin_math, n: 2}]}
 
 def keys(recipe) -> list[list[str]]:
     """Stage key hashes of every planned run."""
-    return [[runs.content_hash(k) for _, k in runs.stage_keys(p.recipe.to_dict(), "hf", "float32")]
-            for p in recipe.runs()]  # fmt: skip
+    return [
+        [runs.content_hash(k) for _, k in runs.stage_keys(p.recipe.to_dict(), "hf", "float32")] for p in recipe.runs()
+    ]
 
 
 def load(tmp_path, text=DMT, overrides=()):
@@ -71,7 +72,9 @@ def test_sequential_stage_order_is_the_recipes_order():
     sequential = next(p.recipe for p in recipe.runs() if p.tag == "sequential")
     assert [st.name for st in sequential.stage_list()] == ["code", "math", "general"]
     assert [[m.source for m in st.mixture] for st in sequential.stage_list()] == [
-        ["builtin:code"], ["builtin:math"], ["builtin:general"]
+        ["builtin:code"],
+        ["builtin:math"],
+        ["builtin:general"],
     ]
 
 

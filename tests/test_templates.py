@@ -48,8 +48,9 @@ def test_vicuna_matches_fastchat_v1_1_layout():
 
 @pytest.mark.parametrize("name", sorted(TRAINING_TEMPLATES))
 def test_loss_mask_covers_exactly_the_assistant_replies(name, isolated):
-    from kit.models import resolve_base
     from transformers import AutoTokenizer
+
+    from kit.models import resolve_base
 
     tok = AutoTokenizer.from_pretrained(resolve_base("tiny-random-llama"))
     tok.chat_template = training_template(name)

@@ -1,15 +1,16 @@
 """Training backends by name, imported only when chosen.
 
 Each is ``train(rows, resolved, hw, base_path, out_dir, init_adapter=None) -> metrics`` and saves a
-LoRA adapter into ``out_dir``; ``init_adapter`` continues an earlier stage's adapter instead of a fresh one. Training runs in a worker process (kit.backends.worker) so that
-Unsloth is the first thing imported there and a crash or OOM cannot take the sweep down with it.
+LoRA adapter into ``out_dir``; ``init_adapter`` continues an earlier stage's adapter instead of a
+fresh one. Training runs in a worker process (kit.backends.worker) so that Unsloth is the first
+thing imported there and a crash or OOM cannot take the sweep down with it.
 """
 
 from __future__ import annotations
 
-import difflib
-import importlib
 from collections.abc import Callable
+
+from kit.registry import load
 
 BACKENDS = {
     "hf": "kit.backends.hf_lora:train",
@@ -18,9 +19,4 @@ BACKENDS = {
 
 
 def get_backend(name: str) -> Callable:
-    if name not in BACKENDS:
-        close = difflib.get_close_matches(name, BACKENDS, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise KeyError(f"unknown training backend {name!r}{hint}; valid: {', '.join(BACKENDS)}")
-    module, func = BACKENDS[name].split(":")
-    return getattr(importlib.import_module(module), func)
+    return load(name, BACKENDS, "training backend")

@@ -34,9 +34,7 @@ def train(rows: list[dict], resolved: dict, hw, base_path: str, out_dir: str, in
     if train_spec["quantization"] == "nf4":
         from peft import prepare_model_for_kbit_training
 
-        model = prepare_model_for_kbit_training(
-            model, use_gradient_checkpointing=train_spec["gradient_checkpointing"]
-        )
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=train_spec["gradient_checkpointing"])
     if init_adapter is not None:  # a later stage of the "continue" chaining: train the same adapter on
         from peft import PeftModel
 

@@ -8,10 +8,9 @@ from kit.data.templates import training_template
 
 
 def train(rows: list[dict], resolved: dict, hw, base_path: str, out_dir: str, init_adapter: str | None = None) -> dict:
-    import unsloth  # noqa: F401  (patches transformers/peft/trl; must come first)
-    from unsloth import FastLanguageModel
-
+    import unsloth  # noqa: F401, I001  (patches transformers/peft/trl, so it must come first)
     import torch
+    from unsloth import FastLanguageModel
 
     train_spec, lora = resolved["train"], resolved["train"]["lora"]
     model, tokenizer = FastLanguageModel.from_pretrained(

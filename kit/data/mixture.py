@@ -41,8 +41,7 @@ def choose(entry, pool: list[dict], seed: int) -> list[dict]:
     want = entry.n if entry.n is not None else fraction_to_n(len(pool), entry.fraction)
     if want > len(pool):
         raise DataError(
-            f"{entry.source}: asked for n={want} rows but the pool has only {len(pool)}; "
-            "lower 'n:' or raise 'pool_n:'"
+            f"{entry.source}: asked for n={want} rows but the pool has only {len(pool)}; lower 'n:' or raise 'pool_n:'"
         )
     return select_nested(pool, want, seed)
 

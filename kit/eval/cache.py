@@ -63,8 +63,9 @@ class CompletionCache:
         self.db.close()
 
 
-def cached_chat_many(engine, cache: CompletionCache | None, prompts: list[list[dict]], max_tokens: int,
-                     desc: str = "generating") -> tuple[list[str], int]:  # fmt: skip
+def cached_chat_many(
+    engine, cache: CompletionCache | None, prompts: list[list[dict]], max_tokens: int, desc: str = "generating"
+) -> tuple[list[str], int]:
     """Completions for every prompt, generating only the ones not cached; returns (texts, generated)."""
     from kit.eval.engine import ENGINE_VERSION
 
@@ -72,8 +73,13 @@ def cached_chat_many(engine, cache: CompletionCache | None, prompts: list[list[d
     if cache is None:
         return [engine.text(x) for x in engine.generate_many(ids, max_tokens, desc=desc)], len(ids)
     model = model_hash(engine.path)
-    settings = {"engine": ENGINE_VERSION, "max_tokens": max_tokens, "batch_size": engine.batch_size,
-                "n_ctx": engine.n_ctx, "decoding": "greedy"}  # fmt: skip
+    settings = {
+        "engine": ENGINE_VERSION,
+        "max_tokens": max_tokens,
+        "batch_size": engine.batch_size,
+        "n_ctx": engine.n_ctx,
+        "decoding": "greedy",
+    }
     keys = [CompletionCache.key(model, p, settings) for p in ids]
     have = cache.get_many(keys)
     todo = [i for i, k in enumerate(keys) if k not in have]

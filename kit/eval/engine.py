@@ -82,9 +82,12 @@ class Engine:
         return out
 
     def generate_many(
-        self, prompts: list[list[int]], max_tokens: int, on_done: Callable[[int, list[int]], None] | None = None,
+        self,
+        prompts: list[list[int]],
+        max_tokens: int,
+        on_done: Callable[[int, list[int]], None] | None = None,
         desc: str = "generating",
-    ) -> list[list[int]]:  # fmt: skip
+    ) -> list[list[int]]:
         """Greedy continuations of every prompt; ``on_done(i, ids)`` fires as each one finishes."""
         results: list[list[int] | None] = [None] * len(prompts)
         with tqdm(total=len(prompts), desc=desc, unit="item", leave=False) as bar:

@@ -13,14 +13,49 @@ import sys
 THREAD_HEADROOM = 64
 # Set on both os and posix. os.register_at_fork stays: random calls it at import, and fork is refused anyway.
 DISABLED = (
-    "fork", "forkpty", "system", "popen", "kill", "killpg", "setsid", "setpgid", "setpgrp",
-    "setuid", "setgid", "seteuid", "setegid", "setreuid", "setregid", "setresuid", "setresgid",
-    "chroot", "fchmod", "fchown", "execv", "execve", "posix_spawn", "posix_spawnp", "plock",
-)  # fmt: skip
+    "fork",
+    "forkpty",
+    "system",
+    "popen",
+    "kill",
+    "killpg",
+    "setsid",
+    "setpgid",
+    "setpgrp",
+    "setuid",
+    "setgid",
+    "seteuid",
+    "setegid",
+    "setreuid",
+    "setregid",
+    "setresuid",
+    "setresgid",
+    "chroot",
+    "fchmod",
+    "fchown",
+    "execv",
+    "execve",
+    "posix_spawn",
+    "posix_spawnp",
+    "plock",
+)
 PATH_GUARDED = (
-    "remove", "unlink", "rmdir", "mkdir", "rename", "replace", "chmod", "chown", "lchown",
-    "truncate", "utime", "link", "symlink", "mkfifo", "mknod",
-)  # fmt: skip
+    "remove",
+    "unlink",
+    "rmdir",
+    "mkdir",
+    "rename",
+    "replace",
+    "chmod",
+    "chown",
+    "lchown",
+    "truncate",
+    "utime",
+    "link",
+    "symlink",
+    "mkfifo",
+    "mknod",
+)
 # Refused at import: raw process creation, foreign-function calls and rlimit changes.
 BLOCKED_MODULES = ("ctypes", "_ctypes", "_posixsubprocess", "resource", "psutil", "pty")
 

@@ -16,8 +16,11 @@ def hf_greedy(model_dir: Path, prompts: list[list[dict]], max_tokens: int) -> li
 
     tok = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32, device_map="cpu")
-    stop = set(model.generation_config.eos_token_id if isinstance(model.generation_config.eos_token_id, list)
-               else [model.generation_config.eos_token_id, tok.eos_token_id])
+    stop = set(
+        model.generation_config.eos_token_id
+        if isinstance(model.generation_config.eos_token_id, list)
+        else [model.generation_config.eos_token_id, tok.eos_token_id]
+    )
     out = []
     for messages in prompts:
         text = tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
@@ -37,14 +40,21 @@ def parity_check(model_dir: Path, f16_gguf: Path, prompts: list[list[dict]], max
         for messages, (hf_prompt, hf_new) in zip(prompts, expected, strict=True):
             prompt = engine.prompt_ids(messages)
             new = engine.generate_ids(prompt, max_tokens)
-            probes.append({
-                "prompt": messages[-1]["content"][:160],
-                "prompt_tokens_match": prompt == hf_prompt,
-                "transformers": engine.text(hf_new),
-                "llama_cpp": engine.text(new),
-                "generated_tokens": len(new),
-                "match": prompt == hf_prompt and new == hf_new,
-            })  # fmt: skip
+            probes.append(
+                {
+                    "prompt": messages[-1]["content"][:160],
+                    "prompt_tokens_match": prompt == hf_prompt,
+                    "transformers": engine.text(hf_new),
+                    "llama_cpp": engine.text(new),
+                    "generated_tokens": len(new),
+                    "match": prompt == hf_prompt and new == hf_new,
+                }
+            )
     matched = sum(p["match"] for p in probes)
-    return {"passed": matched == len(probes), "matched": matched, "total": len(probes), "max_tokens": max_tokens,
-            "probes": probes}  # fmt: skip
+    return {
+        "passed": matched == len(probes),
+        "matched": matched,
+        "total": len(probes),
+        "max_tokens": max_tokens,
+        "probes": probes,
+    }

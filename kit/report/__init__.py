@@ -7,7 +7,6 @@ No torch here: reports run anywhere the rows are.
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import tempfile
@@ -15,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from kit.registry import did_you_mean
 from kit.report import plots, tables, verdicts
 from kit.report.reference import paper_rows
 from kit.report.rows import only_profile, task_sets, validate_rows
@@ -30,14 +30,30 @@ class Report:
 
 
 REPORTS = {
-    "rq1": Report("RQ1: each ability vs its own data amount", tables.rq1_table, plots.plot_rq1, "scaling.png",
-                  verdicts.rq1_verdicts),
-    "rq2": Report("RQ2: all three sources mixed vs each alone", tables.rq2_table, plots.plot_rq2,
-                  "mixed_vs_single.png", verdicts.rq2_verdicts),
-    "rq3": Report("RQ3: amount of specialised data vs its ratio to general data", tables.rq3_table, plots.plot_rq3,
-                  "ratio.png", verdicts.rq3_verdicts),
-    "rq4": Report("RQ4: SFT strategies and DMT's k", tables.rq4_table, plots.plot_rq4, "dmt_k_sweep.png",
-                  verdicts.rq4_verdicts),
+    "rq1": Report(
+        "RQ1: each ability vs its own data amount",
+        tables.rq1_table,
+        plots.plot_rq1,
+        "scaling.png",
+        verdicts.rq1_verdicts,
+    ),
+    "rq2": Report(
+        "RQ2: all three sources mixed vs each alone",
+        tables.rq2_table,
+        plots.plot_rq2,
+        "mixed_vs_single.png",
+        verdicts.rq2_verdicts,
+    ),
+    "rq3": Report(
+        "RQ3: amount of specialised data vs its ratio to general data",
+        tables.rq3_table,
+        plots.plot_rq3,
+        "ratio.png",
+        verdicts.rq3_verdicts,
+    ),
+    "rq4": Report(
+        "RQ4: SFT strategies and DMT's k", tables.rq4_table, plots.plot_rq4, "dmt_k_sweep.png", verdicts.rq4_verdicts
+    ),
 }
 
 
@@ -59,9 +75,7 @@ def write_report(rq: str, rows: list[dict], out_dir: Path) -> list[Path]:
 
 def _get(rq: str) -> Report:
     if rq not in REPORTS:
-        close = difflib.get_close_matches(rq, REPORTS, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise KeyError(f"unknown report {rq!r}{hint}; valid reports: {', '.join(sorted(REPORTS))}")
+        raise KeyError(f"unknown report {rq!r}{did_you_mean(rq, REPORTS)}; valid reports: {', '.join(sorted(REPORTS))}")
     return REPORTS[rq]
 
 

@@ -53,9 +53,11 @@ def plot_rq1(rows: list[dict], path: Path | str) -> None:
         _finish_paper(theirs, ability, "training examples (log; round(N·k), derived)")
     for ax in (*axes[0], *axes[1]):
         ax.set_xscale("log")
-    fig.suptitle(f"RQ1: each ability vs its own data. Top: ours (profile {only_profile(rows)}); "
-                 "bottom: P1 LLaMA-7B (Tables 2-3). Different models and scales: compare shapes, not levels.",
-                 fontsize=9)
+    fig.suptitle(
+        f"RQ1: each ability vs its own data. Top: ours (profile {only_profile(rows)}); "
+        "bottom: P1 LLaMA-7B (Tables 2-3). Different models and scales: compare shapes, not levels.",
+        fontsize=9,
+    )
     _save(fig, path)
 
 
@@ -70,18 +72,33 @@ def plot_rq2(rows: list[dict], path: Path | str) -> None:
             for arm, style in ((ability, "-"), ("mixed", "--")):
                 points = sorted((f, c.score) for f, c in series(rows, arm, task).items() if f > 0 and not c.failed)
                 name = "single" if arm == ability else "mixed"
-                ours.plot([p[0] for p in points], [p[1] for p in points], ls=style, marker=MARKERS[i % len(MARKERS)],
-                          color="C0" if arm == ability else "C3", label=f"{task}: {name}")
+                ours.plot(
+                    [p[0] for p in points],
+                    [p[1] for p in points],
+                    ls=style,
+                    marker=MARKERS[i % len(MARKERS)],
+                    color="C0" if arm == ability else "C3",
+                    label=f"{task}: {name}",
+                )
         _finish_ours(ours, ability, "data fraction (log)")
         for setting, style, color in (("single", "-", "C0"), ("mixed", "--", "C3")):
-            theirs.plot(FRACTIONS, [paper[setting, ability, f] for f in FRACTIONS], ls=style, marker="o", color=color,
-                        label=f"P1 7B {setting}")
+            theirs.plot(
+                FRACTIONS,
+                [paper[setting, ability, f] for f in FRACTIONS],
+                ls=style,
+                marker="o",
+                color=color,
+                label=f"P1 7B {setting}",
+            )
         _finish_paper(theirs, ability, "data fraction (log)")
     for ax in (*axes[0], *axes[1]):
         ax.set_xscale("log", base=2)
         ax.set_xticks(FRACTIONS, [fraction_label(f) for f in FRACTIONS])
-    fig.suptitle(f"RQ2: all three sources mixed vs each alone. Top: ours (profile {only_profile(rows)}); "
-                 "bottom: P1 LLaMA-7B (Tables 2-3). Compare where mixed crosses single, not levels.", fontsize=9)
+    fig.suptitle(
+        f"RQ2: all three sources mixed vs each alone. Top: ours (profile {only_profile(rows)}); "
+        "bottom: P1 LLaMA-7B (Tables 2-3). Compare where mixed crosses single, not levels.",
+        fontsize=9,
+    )
     _save(fig, path)
 
 
@@ -102,20 +119,32 @@ def plot_rq3(rows: list[dict], path: Path | str) -> None:
                 n_failed = sum(c.failed for c in cells.values())
                 label = (f"{task}: " if len(tasks) > 1 else "") + f"{arm}: {setup.design}"
                 label += f" ({n_failed} failed, not shown)" if n_failed else ""
-                ours.plot([p[0] for p in points], [p[1] for p in points], marker=MARKERS[i % len(MARKERS)],
-                          color=SETUP_COLORS[arm], label=label)
+                ours.plot(
+                    [p[0] for p in points],
+                    [p[1] for p in points],
+                    marker=MARKERS[i % len(MARKERS)],
+                    color=SETUP_COLORS[arm],
+                    label=label,
+                )
             _base_line(ours, rows, task, len(tasks) > 1)
         _finish_ours(ours, ability, "k (log)")
         for arm, setup in RQ3_SETUPS.items():
-            theirs.plot(FRACTIONS, [paper[arm, ability, f] for f in FRACTIONS], marker="o", color=SETUP_COLORS[arm],
-                        label=f"{setup.p1_name}: {setup.design}")
+            theirs.plot(
+                FRACTIONS,
+                [paper[arm, ability, f] for f in FRACTIONS],
+                marker="o",
+                color=SETUP_COLORS[arm],
+                label=f"{setup.p1_name}: {setup.design}",
+            )
         _finish_paper(theirs, ability, "k (log)")
     for ax in (*axes[0], *axes[1]):
         ax.set_xscale("log", base=2)
         ax.set_xticks(FRACTIONS, [fraction_label(f) for f in FRACTIONS])
-    fig.suptitle(f"RQ3: specialised (math+code) vs general data. Top: ours (profile {only_profile(rows)}); bottom: "
-                 "P1 Table 4 (7B inferred), matched by what k scales. Compare how far lines move with k and apart.",
-                 fontsize=9)
+    fig.suptitle(
+        f"RQ3: specialised (math+code) vs general data. Top: ours (profile {only_profile(rows)}); bottom: "
+        "P1 Table 4 (7B inferred), matched by what k scales. Compare how far lines move with k and apart.",
+        fontsize=9,
+    )
     _save(fig, path)
 
 
@@ -137,8 +166,15 @@ def plot_rq4(rows: list[dict], path: Path | str) -> None:
             label += f" ({n_failed} failed, not shown)" if n_failed else ""
             points = sorted((f, c.score) for f, c in cells.items() if not c.failed)
             color = f"C{i}"
-            _draw_sweep(ours, x0, None if zero is None or zero.failed else zero.score, points,
-                        marker=MARKERS[i % len(MARKERS)], color=color, label=label)
+            _draw_sweep(
+                ours,
+                x0,
+                None if zero is None or zero.failed else zero.score,
+                points,
+                marker=MARKERS[i % len(MARKERS)],
+                color=color,
+                label=label,
+            )
             multi = series(rows, "multi_task", task).get(None)
             if multi is not None and not multi.failed:
                 ours.axhline(multi.score, ls=":", lw=1, color=color, label=f"{task}: multi-task")
@@ -146,10 +182,23 @@ def plot_rq4(rows: list[dict], path: Path | str) -> None:
         for model, style in ((PAPER_MODEL, "-"), ("13B", "--")):
             paper = p1_rq4(model)
             points = [(k, paper["dmt", ability, k]) for k in FRACTIONS]
-            _draw_sweep(theirs, x0, paper["mixed_sequential", ability, None], points, ls=style, marker="o",
-                        color="0.35" if model == PAPER_MODEL else "0.6", label=f"P1 {model} DMT (Table 5)")
-        theirs.axhline(p1_rq4(PAPER_MODEL)["multi_task", ability, None], ls=":", lw=1, color="0.35",
-                       label=f"P1 {PAPER_MODEL} multi-task (Table 1)")
+            _draw_sweep(
+                theirs,
+                x0,
+                paper["mixed_sequential", ability, None],
+                points,
+                ls=style,
+                marker="o",
+                color="0.35" if model == PAPER_MODEL else "0.6",
+                label=f"P1 {model} DMT (Table 5)",
+            )
+        theirs.axhline(
+            p1_rq4(PAPER_MODEL)["multi_task", ability, None],
+            ls=":",
+            lw=1,
+            color="0.35",
+            label=f"P1 {PAPER_MODEL} multi-task (Table 1)",
+        )
         _finish_paper(theirs, ability, "DMT k (log; k = 0 left of the break)")
         theirs.set_title(f"P1 7B and 13B: {BENCHMARK_LABEL[BENCHMARK[ability]]}", fontsize=10)
     for ax in (*axes[0], *axes[1]):
@@ -157,8 +206,11 @@ def plot_rq4(rows: list[dict], path: Path | str) -> None:
         ax.axvspan(x0 * 2, ks[0] / 2, color="0.92", zorder=0)  # the break: nothing lies between 0 and the smallest k
         ax.set_xticks([x0, *ks], ["0 (mixed seq.)", *(fraction_label(k) for k in ks)])
         ax.set_xlim(x0 / 2, ks[-1] * 2)
-    fig.suptitle(f"RQ4: DMT's k sweep. Top: ours (profile {only_profile(rows)}); bottom: P1 Table 5 "
-                 "(GSM8K/HumanEval in %, MT-Bench 1-10). Compare directions with k, not levels.", fontsize=9)
+    fig.suptitle(
+        f"RQ4: DMT's k sweep. Top: ours (profile {only_profile(rows)}); bottom: P1 Table 5 "
+        "(GSM8K/HumanEval in %, MT-Bench 1-10). Compare directions with k, not levels.",
+        fontsize=9,
+    )
     _save(fig, path)
 
 
@@ -220,8 +272,9 @@ def _finish_paper(ax, ability: str, xlabel: str) -> None:
 def _label_points(ax, points: list[tuple[float, float, float]]) -> None:
     """Write each point's data fraction next to it, so the two rows can be matched by fraction."""
     for x, y, fraction in points:
-        ax.annotate(fraction_label(fraction), (x, y), textcoords="offset points", xytext=(3, -9), fontsize=6,
-                    color="0.4")
+        ax.annotate(
+            fraction_label(fraction), (x, y), textcoords="offset points", xytext=(3, -9), fontsize=6, color="0.4"
+        )
 
 
 def _save(fig, path: Path | str) -> None:

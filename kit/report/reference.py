@@ -56,8 +56,11 @@ def load_reference(path: Path | str | None = None) -> list[dict]:
 def p1_table(table: str, model: str = "7B") -> dict[tuple[str, str, float], float]:
     """One table of the CSV for one model size: ``{(setting, ability, fraction): score}`` (paper units)."""
     reference = load_reference()
-    out = {(r["setting"], r["ability"], r["fraction"]): r["score"]
-           for r in reference if r["table"] == table and r["model"] == model}
+    out = {
+        (r["setting"], r["ability"], r["fraction"]): r["score"]
+        for r in reference
+        if r["table"] == table and r["model"] == model
+    }
     if not out:
         models = sorted({r["model"] for r in reference if r["table"] == table}, key=lambda m: float(m.rstrip("B")))
         raise ValueError(f"P1 Table {table} has no model {model!r}; valid: {', '.join(models)}")
@@ -104,12 +107,22 @@ def paper_rows(model: str = "7B", rq: str = "rq1") -> list[dict]:
         raise ValueError(f"no P1 numbers for {rq!r}; valid: {', '.join(_PAPER_CELLS)}")
     rows = []
     for (arm, ability, fraction), (score, n) in sorted(_PAPER_CELLS[rq](model).items(), key=_cell_order):
-        rows.append({
-            "recipe": "p1", "arm": arm, "fraction": fraction, "n_examples": n, "task": BENCHMARK[ability],
-            "ability": ability, "score": score, "status": "ok", "error": None,
-            "run_id": f"P1-{model}-{arm}" + ("" if fraction is None else f"-{fraction:g}"),
-            "profile": "paper", "task_version": "paper",
-        })
+        rows.append(
+            {
+                "recipe": "p1",
+                "arm": arm,
+                "fraction": fraction,
+                "n_examples": n,
+                "task": BENCHMARK[ability],
+                "ability": ability,
+                "score": score,
+                "status": "ok",
+                "error": None,
+                "run_id": f"P1-{model}-{arm}" + ("" if fraction is None else f"-{fraction:g}"),
+                "profile": "paper",
+                "task_version": "paper",
+            }
+        )
     return rows
 
 
@@ -123,19 +136,29 @@ def _scaling_cells(model: str) -> dict:
 
 def _rq3_cells(model: str) -> dict:
     math, code, general = (P1_SUBSET_SIZES[a] for a in ("math", "code", "general"))
-    n = {"setup1": lambda k: math[1.0] + code[1.0] + general[k],
-         "setup2": lambda k: math[k] + code[k] + general[1.0],
-         "setup3": lambda k: math[k] + code[k] + general[GENERAL_SETUP3]}
+    n = {
+        "setup1": lambda k: math[1.0] + code[1.0] + general[k],
+        "setup2": lambda k: math[k] + code[k] + general[1.0],
+        "setup3": lambda k: math[k] + code[k] + general[GENERAL_SETUP3],
+    }
     return {(arm, ability, k): (score, n[arm](k)) for (arm, ability, k), score in p1_rq3(model).items()}
 
 
 def _rq4_cells(model: str) -> dict:
     math, code, general = (P1_SUBSET_SIZES[a][1.0] for a in ("math", "code", "general"))
-    last_stage = {"math_only": math, "code_only": code, "general_only": general, "multi_task": math + code + general,
-                  "sequential": general, "mixed_sequential": general}
+    last_stage = {
+        "math_only": math,
+        "code_only": code,
+        "general_only": general,
+        "multi_task": math + code + general,
+        "sequential": general,
+        "mixed_sequential": general,
+    }
     replay = lambda k: P1_SUBSET_SIZES["math"][k] + P1_SUBSET_SIZES["code"][k]  # noqa: E731
-    return {(arm, ability, k): (score, general + replay(k) if arm == "dmt" else last_stage[arm])
-            for (arm, ability, k), score in p1_rq4(model).items()}
+    return {
+        (arm, ability, k): (score, general + replay(k) if arm == "dmt" else last_stage[arm])
+        for (arm, ability, k), score in p1_rq4(model).items()
+    }
 
 
 _PAPER_CELLS = {"rq1": _scaling_cells, "rq2": _scaling_cells, "rq3": _rq3_cells, "rq4": _rq4_cells}

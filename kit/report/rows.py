@@ -94,8 +94,13 @@ def _row_problems(row: dict) -> list[tuple[str, str]]:
     fraction, n = row["fraction"], row["n_examples"]
     if row["arm"] in UNSWEPT_ARMS.get(recipe, ()):
         if fraction is not None:
-            out.append(("fraction", f"must be None for arm {row['arm']!r} of recipe {recipe!r} (trained once, not "
-                                    f"swept over the grid's fractions); got {fraction!r}"))
+            out.append(
+                (
+                    "fraction",
+                    f"must be None for arm {row['arm']!r} of recipe {recipe!r} (trained once, not "
+                    f"swept over the grid's fractions); got {fraction!r}",
+                )
+            )
     elif not _is_number(fraction) or not 0.0 <= fraction <= 1.0:
         out.append(("fraction", f"must be a number in [0, 1], got {fraction!r}"))
     elif (row["arm"] == "base") != (fraction == 0.0):
@@ -161,8 +166,9 @@ def series(rows: list[dict], arm: str, task: str) -> dict[float | None, Cell]:
     out = {}
     for fraction, group in groups.items():
         ok = [r["score"] for r in group if r["status"] == "ok"]
-        errors = tuple(f"run {r['run_id']}: {r['error']}" if r["run_id"] else r["error"]
-                       for r in group if r["status"] != "ok")
+        errors = tuple(
+            f"run {r['run_id']}: {r['error']}" if r["run_id"] else r["error"] for r in group if r["status"] != "ok"
+        )
         out[fraction] = Cell(
             score=sum(ok) / len(ok) if ok else None,
             n_examples=max(r["n_examples"] for r in group),

@@ -36,7 +36,7 @@ def rq1_table(rows: list[dict]) -> str:
             cells.append(_paper(paper.get(("single", ability, fraction))))
         lines.append(cells)
     base = ["0 (untrained base)"]
-    for ability, tasks in by_ability.items():
+    for tasks in by_ability.values():
         for task in tasks:
             cell = series(rows, "base", task).get(0.0)
             base.append(_ours(cell, notes, f"base, `{task}`", show_n=False))
@@ -50,8 +50,16 @@ def rq2_table(rows: list[dict]) -> str:
     """Per ability and fraction: ours single, ours mixed, delta; P1 7B single, mixed, delta."""
     paper = p1_scaling(PAPER_MODEL)
     notes = _Footnotes()
-    header = ["ability (task)", "fraction", "ours single (n)", "ours mixed (n)", "ours Δ mixed − single",
-              "P1 7B single", "P1 7B mixed", "P1 Δ"]
+    header = [
+        "ability (task)",
+        "fraction",
+        "ours single (n)",
+        "ours mixed (n)",
+        "ours Δ mixed − single",
+        "P1 7B single",
+        "P1 7B mixed",
+        "P1 Δ",
+    ]
     rule = ["---", "---"] + ["---:"] * 6
     lines = []
     for ability, tasks in tasks_by_ability(rows).items():
@@ -62,20 +70,29 @@ def rq2_table(rows: list[dict]) -> str:
                 label = fraction_label(fraction)
                 s, m = single.get(fraction), mixed.get(fraction)
                 ps, pm = paper.get(("single", ability, fraction)), paper.get(("mixed", ability, fraction))
-                lines.append([
-                    f"{ability} (`{task}`; P1 {unit})", label,
-                    _ours(s, notes, f"{ability} arm, fraction {label}, `{task}`"),
-                    _ours(m, notes, f"mixed arm, fraction {label}, `{task}`"),
-                    _delta(m.score if m else None, s.score if s else None, "{:+.3f}"),
-                    _paper(ps), _paper(pm), _delta(pm, ps, "{:+.2f}"),
-                ])
+                lines.append(
+                    [
+                        f"{ability} (`{task}`; P1 {unit})",
+                        label,
+                        _ours(s, notes, f"{ability} arm, fraction {label}, `{task}`"),
+                        _ours(m, notes, f"mixed arm, fraction {label}, `{task}`"),
+                        _delta(m.score if m else None, s.score if s else None, "{:+.3f}"),
+                        _paper(ps),
+                        _paper(pm),
+                        _delta(pm, ps, "{:+.2f}"),
+                    ]
+                )
     opening = _opening("RQ2: all three sources mixed at each fraction vs each source alone", rows)
     return _render(opening, header, rule, lines, notes)
 
 
 STRATEGIES = {  # rq4's arms in P1 Table 1's order, with its names
-    "general_only": "general only", "math_only": "math only", "code_only": "code only", "multi_task": "multi-task",
-    "sequential": "sequential (code → math → general)", "mixed_sequential": "mixed sequential ((code+math) → general)",
+    "general_only": "general only",
+    "math_only": "math only",
+    "code_only": "code only",
+    "multi_task": "multi-task",
+    "sequential": "sequential (code → math → general)",
+    "mixed_sequential": "mixed sequential ((code+math) → general)",
 }
 DMT_K = 0.00390625  # Table 1's DMT row, used when no DMT run says otherwise
 
@@ -96,7 +113,8 @@ def rq3_table(rows: list[dict]) -> str:
             lines.append(_run_line(first, rows, arm, k, by_ability, scores, notes, f"{arm}, k={label}"))
     lines.append(_run_line(["untrained base", DASH], rows, "base", 0.0, by_ability, {}, notes, "base"))
     opening = _opening(
-        "RQ3: math+code (specialised) and general data in three setups, k = 1 ... 1/256", rows,
+        "RQ3: math+code (specialised) and general data in three setups, k = 1 ... 1/256",
+        rows,
         "Setups are numbered as in P1 Table 4 (size unlabelled, 7B inferred). "
         "k = 1 of setups 1 and 2 is the same (multi-task) run.",
     )
@@ -126,11 +144,21 @@ def rq4_table(rows: list[dict]) -> str:
         scores = {a: paper.get((arm, a, key)) for a in by_ability}
         sweep.append(_run_line([label], rows, arm, key, by_ability, scores, notes, f"DMT k={label}"))
 
-    opening = _opening("RQ4: SFT strategies beside P1 Table 1 (7B column)", rows,
-                       "For a multi-stage strategy n counts the last stage's training rows.")
-    out = [opening, "", *_table_lines(header, rule, lines), "",
-           "**DMT's k sweep beside P1 Table 5 (7B): stage 2 = all general + k of stage 1's math+code; k = 0 is "
-           "mixed sequential.**", "", *_table_lines(sweep_header, sweep_rule, sweep)]
+    opening = _opening(
+        "RQ4: SFT strategies beside P1 Table 1 (7B column)",
+        rows,
+        "For a multi-stage strategy n counts the last stage's training rows.",
+    )
+    out = [
+        opening,
+        "",
+        *_table_lines(header, rule, lines),
+        "",
+        "**DMT's k sweep beside P1 Table 5 (7B): stage 2 = all general + k of stage 1's math+code; k = 0 is "
+        "mixed sequential.**",
+        "",
+        *_table_lines(sweep_header, sweep_rule, sweep),
+    ]
     return "\n".join(out + _footnote_lines(notes)) + "\n"
 
 
@@ -143,8 +171,16 @@ def _run_header(first: list[str], by_ability: dict[str, list[str]], paper: str) 
     return header, ["---"] * len(first) + ["---:"] * (len(header) - len(first))
 
 
-def _run_line(first: list[str], rows: list[dict], arm: str, key: float | None, by_ability: dict[str, list[str]],
-              paper: dict[str, float | None], notes: _Footnotes, where: str) -> list[str]:
+def _run_line(
+    first: list[str],
+    rows: list[dict],
+    arm: str,
+    key: float | None,
+    by_ability: dict[str, list[str]],
+    paper: dict[str, float | None],
+    notes: _Footnotes,
+    where: str,
+) -> list[str]:
     """One run (arm, fraction) scored on every task: n, then ours per task and the paper per ability."""
     cells = {(a, t): series(rows, arm, t).get(key) for a, ts in by_ability.items() for t in ts}
     n = max((c.n_examples for c in cells.values() if c is not None), default=0)
@@ -218,4 +254,3 @@ def _md_row(cells: list[str]) -> str:
 def _one_line(text: str, limit: int = 400) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-

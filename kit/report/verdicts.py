@@ -46,8 +46,10 @@ def rises_with_data(rows: list[dict], ability: str, task: str | None = None) -> 
     rho = _spearman([math.log(f) for f in points], list(points.values()))
     low, high = min(points), max(points)
     rho_text = "undefined (all scores equal)" if rho is None else f"{rho:.2f}"
-    value = (f"ρ = {rho_text} over {len(points)} fractions; s({fraction_label(high)}) = {_num(points[high])} vs "
-             f"s({fraction_label(low)}) = {_num(points[low])}")
+    value = (
+        f"ρ = {rho_text} over {len(points)} fractions; s({fraction_label(high)}) = {_num(points[high])} vs "
+        f"s({fraction_label(low)}) = {_num(points[low])}"
+    )
     ok = rho is not None and rho >= RHO_MIN and points[high] > points[low]
     return Verdict(claim, RISES_TEST, value, REPRODUCED if ok else NOT_REPRODUCED, _failed_note(rows, ability, task))
 
@@ -66,8 +68,10 @@ def general_plateaus(rows: list[dict], task: str | None = None, contrast: dict[s
     ``contrast`` ({ability: task}) adds the same statistic for math and code to the details.
     """
     claim = "general plateaus: most of its gain is reached by 1/16 of the data"
-    test = (f"{LATE_SHARE} < {LATE_SHARE_MAX}, given s(1) > s(1/256) (no gain: not reproduced); 1, 1/16, 1/256 "
-            "stand for the largest, log-middle and smallest fractions run")
+    test = (
+        f"{LATE_SHARE} < {LATE_SHARE_MAX}, given s(1) > s(1/256) (no gain: not reproduced); 1, 1/16, 1/256 "
+        "stand for the largest, log-middle and smallest fractions run"
+    )
     share, value, why = _late_share(rows, "general", task)
     if why:
         return Verdict(claim, test, value, INCONCLUSIVE, why)
@@ -145,9 +149,11 @@ def rq2_verdicts(rows: list[dict], tasks: dict[str, str] | None = None) -> list[
     """Per ability: low end, high end, crossover; then each as a majority over the abilities."""
     tasks = tasks or {}
     out = []
-    for check, overall in ((mixed_wins_low, "mixed beats single at the smallest fraction"),
-                           (mixed_loses_high, "mixed loses to single at the largest fraction"),
-                           (crossover, "mixing helps at low data and hurts at high data")):
+    for check, overall in (
+        (mixed_wins_low, "mixed beats single at the smallest fraction"),
+        (mixed_loses_high, "mixed loses to single at the largest fraction"),
+        (crossover, "mixing helps at low data and hurts at high data"),
+    ):
         per_ability = [check(rows, ability, tasks.get(ability)) for ability in ABILITIES]
         out += per_ability + [_majority(f"{overall}, for most abilities", per_ability)]
     return out
@@ -187,8 +193,11 @@ def rq3_verdicts(rows: list[dict], tasks: dict[str, str] | None = None) -> list[
     """Math, code, then both; general's effects go into the details for contrast (it should follow its own amount)."""
     tasks = tasks or {}
     per_ability = [amount_beats_ratio(rows, ability, tasks.get(ability)) for ability in ("math", "code")]
-    both = _all_of("the amount of specialised data matters more than its ratio to general data (math and code)",
-                   per_ability, ("math", "code"))
+    both = _all_of(
+        "the amount of specialised data matters more than its ratio to general data (math and code)",
+        per_ability,
+        ("math", "code"),
+    )
     _, general, why = _rq3_effects(rows, "general", tasks.get("general"))
     contrast = f"For contrast, general (its own data is what setups 2 and 3 change): {why or general}."
     return per_ability + [Verdict(both.claim, both.test, both.value, both.outcome, _join(both.details, contrast))]
@@ -199,11 +208,17 @@ def _rq3_effects(rows: list[dict], ability: str, task: str | None) -> tuple[tupl
     task, why = _pick_task(rows, ability, task)
     if why:
         return (0.0, 0.0, 0.0), "—", why
-    cells = {arm: {f: c for f, c in series(rows, arm, task).items() if f is not None and f > 0}
-             for arm in ("setup1", "setup2", "setup3")}
+    cells = {
+        arm: {f: c for f, c in series(rows, arm, task).items() if f is not None and f > 0}
+        for arm in ("setup1", "setup2", "setup3")
+    }
     ks = sorted({f for arm_cells in cells.values() for f in arm_cells}, reverse=True)
-    gaps = [f"{arm} k={fraction_label(k)} {'failed' if k in cells[arm] else 'missing'}"
-            for arm in cells for k in ks if k not in cells[arm] or cells[arm][k].failed]
+    gaps = [
+        f"{arm} k={fraction_label(k)} {'failed' if k in cells[arm] else 'missing'}"
+        for arm in cells
+        for k in ks
+        if k not in cells[arm] or cells[arm][k].failed
+    ]
     if len(ks) < 2 or gaps:
         return (0.0, 0.0, 0.0), "—", f"{len(ks)} k value(s) run (needs 2); " + ("; ".join(gaps) or "none failed")
     s1, s2, s3 = ({k: cells[arm][k].score for k in ks} for arm in ("setup1", "setup2", "setup3"))
@@ -225,19 +240,28 @@ GENERAL_TOLERANCE = 0.05
 def multi_task_keeps_specialists(rows: list[dict], tasks: dict[str, str] | None = None) -> Verdict:
     """P1 RQ4: multi-task training keeps most of each specialist's score, but general falls below general-only."""
     claim = "multi-task keeps math and code near the specialists' but costs general"
-    test = (f"s(multi_task) ≥ {SPECIALIST_KEEP} × s(math_only) on math and ≥ {SPECIALIST_KEEP} × s(code_only) on "
-            f"code, and s(multi_task) < s(general_only) on general ({SPECIALIST_KEEP}, not 0.9: P1 7B keeps only 0.80 "
-            "of code)")
-    want = [("multi_task", None, "math"), ("math_only", None, "math"), ("multi_task", None, "code"),
-            ("code_only", None, "code"), ("multi_task", None, "general"), ("general_only", None, "general")]
+    test = (
+        f"s(multi_task) ≥ {SPECIALIST_KEEP} × s(math_only) on math and ≥ {SPECIALIST_KEEP} × s(code_only) on "
+        f"code, and s(multi_task) < s(general_only) on general ({SPECIALIST_KEEP}, not 0.9: P1 7B keeps only 0.80 "
+        "of code)"
+    )
+    want = [
+        ("multi_task", None, "math"),
+        ("math_only", None, "math"),
+        ("multi_task", None, "code"),
+        ("code_only", None, "code"),
+        ("multi_task", None, "general"),
+        ("general_only", None, "general"),
+    ]
     s, why = _scores(rows, want, tasks)
     if why:
         return Verdict(claim, test, "—", INCONCLUSIVE, why)
     mt_math, math_only, mt_code, code_only, mt_general, general_only = s
-    value = (f"math {_kept(mt_math, math_only)}, code {_kept(mt_code, code_only)}; general {_num(mt_general)} vs "
-             f"general-only {_num(general_only)}")
-    ok = (mt_math >= SPECIALIST_KEEP * math_only and mt_code >= SPECIALIST_KEEP * code_only
-          and mt_general < general_only)
+    value = (
+        f"math {_kept(mt_math, math_only)}, code {_kept(mt_code, code_only)}; general {_num(mt_general)} vs "
+        f"general-only {_num(general_only)}"
+    )
+    ok = mt_math >= SPECIALIST_KEEP * math_only and mt_code >= SPECIALIST_KEEP * code_only and mt_general < general_only
     return Verdict(claim, test, value, REPRODUCED if ok else NOT_REPRODUCED)
 
 
@@ -258,8 +282,10 @@ def dmt_recovers_specialists(rows: list[dict], tasks: dict[str, str] | None = No
     """P1 RQ4: DMT with a little specialised data replayed (k = 1/256) beats mixed sequential on math and code
     and keeps general."""
     claim = "DMT at the smallest k recovers math and code over mixed sequential without losing general"
-    test = (f"at k_min (the smallest k run; 1/256 in the recipe): s(dmt) > s(mixed_sequential) on math and on code, "
-            f"and s(dmt) ≥ (1 − {GENERAL_TOLERANCE}) × s(mixed_sequential) on general")
+    test = (
+        f"at k_min (the smallest k run; 1/256 in the recipe): s(dmt) > s(mixed_sequential) on math and on code, "
+        f"and s(dmt) ≥ (1 − {GENERAL_TOLERANCE}) × s(mixed_sequential) on general"
+    )
     k_min = min((f for f in _fractions(rows, "dmt") if f > 0), default=None)
     if k_min is None:
         return Verdict(claim, test, "—", INCONCLUSIVE, "no DMT runs")
@@ -268,8 +294,10 @@ def dmt_recovers_specialists(rows: list[dict], tasks: dict[str, str] | None = No
     if why:
         return Verdict(claim, test, "—", INCONCLUSIVE, why)
     (dm, ms), (dc, mc), (dg, mg) = zip(s[::2], s[1::2], strict=True)
-    value = (f"k = {fraction_label(k_min)}: math {_num(dm)} vs {_num(ms)}, code {_num(dc)} vs {_num(mc)}, "
-             f"general {_num(dg)} vs {_num(mg)} (DMT vs mixed sequential)")
+    value = (
+        f"k = {fraction_label(k_min)}: math {_num(dm)} vs {_num(ms)}, code {_num(dc)} vs {_num(mc)}, "
+        f"general {_num(dg)} vs {_num(mg)} (DMT vs mixed sequential)"
+    )
     ok = dm > ms and dc > mc and dg >= (1 - GENERAL_TOLERANCE) * mg
     return Verdict(claim, test, value, REPRODUCED if ok else NOT_REPRODUCED)
 
@@ -278,8 +306,10 @@ def k_trend(rows: list[dict], ability: str, task: str | None = None) -> Verdict:
     """P1 RQ4 (Table 5): raising DMT's k raises math and code and lowers general; k = 0 is mixed sequential."""
     sign = -1 if ability == "general" else 1
     claim = f"raising DMT's k {'lowers' if sign < 0 else 'raises'} {ability}"
-    test = (f"Spearman ρ(k, score) {'<' if sign < 0 else '>'} 0 over k = 0 (mixed sequential) and every k run "
-            "(≥ 3 points; a failed run at k = 0 or at the largest k: inconclusive; failed middle runs are left out)")
+    test = (
+        f"Spearman ρ(k, score) {'<' if sign < 0 else '>'} 0 over k = 0 (mixed sequential) and every k run "
+        "(≥ 3 points; a failed run at k = 0 or at the largest k: inconclusive; failed middle runs are left out)"
+    )
     points, why, note = _k_points(rows, ability, task)
     if why:
         return Verdict(claim, test, "—", INCONCLUSIVE, why)
@@ -303,8 +333,9 @@ def rq4_verdicts(rows: list[dict], tasks: dict[str, str] | None = None) -> list[
     ]
 
 
-def _scores(rows: list[dict], want: list[tuple[str, float | None, str]],
-            tasks: dict[str, str] | None) -> tuple[list[float], str]:
+def _scores(
+    rows: list[dict], want: list[tuple[str, float | None, str]], tasks: dict[str, str] | None
+) -> tuple[list[float], str]:
     """The score of each (arm, fraction, ability) in order, or why not (every failed or missing one named)."""
     out, gaps = [], []
     for arm, fraction, ability in want:
@@ -382,8 +413,12 @@ def verdicts_markdown(verdicts: list[Verdict], title: str, paper: list[Verdict] 
     ``paper`` holds the same checks run on P1's own numbers, matched by claim.
     """
     by_claim = {v.claim: v for v in paper or []}
-    lines = [f"## {title}", "", _md_row(["claim", "test", "ours", "paper (same test on P1 7B)", "outcome"]),
-             "|---|---|---|---|---|"]
+    lines = [
+        f"## {title}",
+        "",
+        _md_row(["claim", "test", "ours", "paper (same test on P1 7B)", "outcome"]),
+        "|---|---|---|---|---|",
+    ]
     for v in verdicts:
         p = by_claim.get(v.claim)
         paper_cell = f"{p.value} → {p.outcome}" if p else "—"
@@ -439,8 +474,10 @@ def _late_share(rows: list[dict], ability: str, task: str | None) -> tuple[float
     middle = math.sqrt(low * high)
     mid = min((f for f in points if low < f < high), key=lambda f: abs(math.log(f / middle)))
     s_hi, s_mid, s_lo = points[high], points[mid], points[low]
-    value = (f"s({fraction_label(high)}) = {_num(s_hi)}, s({fraction_label(mid)}) = {_num(s_mid)}, "
-             f"s({fraction_label(low)}) = {_num(s_lo)}")
+    value = (
+        f"s({fraction_label(high)}) = {_num(s_hi)}, s({fraction_label(mid)}) = {_num(s_mid)}, "
+        f"s({fraction_label(low)}) = {_num(s_lo)}"
+    )
     if s_hi <= s_lo:
         return None, value + "; no gain", ""
     share = (s_hi - s_mid) / (s_hi - s_lo)
@@ -472,8 +509,9 @@ def _end_check(rows: list[dict], ability: str, task: str | None, low: bool) -> V
     if fraction not in pairs:
         return Verdict(claim, test, "—", INCONCLUSIVE, f"a run at fraction {fraction_label(fraction)} failed")
     single, mixed = pairs[fraction]
-    value = (f"{fraction_label(fraction)}: mixed {_num(mixed)} − single {_num(single)} = "
-             f"{_num(mixed - single, signed=True)}")
+    value = (
+        f"{fraction_label(fraction)}: mixed {_num(mixed)} − single {_num(single)} = {_num(mixed - single, signed=True)}"
+    )
     ok = mixed > single if low else mixed < single
     return Verdict(claim, test, value, REPRODUCED if ok else NOT_REPRODUCED)
 
@@ -509,21 +547,27 @@ def _flips(deltas: dict[float, float]) -> str:
 
 def _paragraph(verdicts: list[Verdict], paper: dict[str, Verdict]) -> str:
     counts = {o: sum(v.outcome == o for v in verdicts) for o in (REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE)}
-    text = (f"Of {len(verdicts)} checks on our runs, {counts[REPRODUCED]} reproduced P1's claim, "
-            f"{counts[NOT_REPRODUCED]} did not and {counts[INCONCLUSIVE]} were inconclusive (missing or failed runs).")
+    text = (
+        f"Of {len(verdicts)} checks on our runs, {counts[REPRODUCED]} reproduced P1's claim, "
+        f"{counts[NOT_REPRODUCED]} did not and {counts[INCONCLUSIVE]} were inconclusive (missing or failed runs)."
+    )
     if paper:
         passed = sum(p.outcome == REPRODUCED for p in paper.values())
-        text += (f" As a check on the tests themselves, P1's own 7B numbers pass {passed} of {len(paper)}; a test "
-                 "the paper fails would say more about the test than about our runs.")
+        text += (
+            f" As a check on the tests themselves, P1's own 7B numbers pass {passed} of {len(paper)}; a test "
+            "the paper fails would say more about the test than about our runs."
+        )
         failed = [p.claim for p in paper.values() if p.outcome != REPRODUCED]
         if failed:
-            text += (" P1's numbers do not pass: " + "; ".join(f"\"{c}\"" for c in failed) + ". There the claim as "
-                     "tested is broader than what P1's own table shows, so our outcome on it is weak evidence either "
-                     "way.")
+            text += (
+                " P1's numbers do not pass: " + "; ".join(f'"{c}"' for c in failed) + ". There the claim as "
+                "tested is broader than what P1's own table shows, so our outcome on it is weak evidence either "
+                "way."
+            )
     return text + (
         " Our runs use a different base model, different (smaller) data and LoRA/QLoRA instead of full fine-tuning, "
         "and each point is a single training seed scored on a finite eval set, so a difference of a few eval items is "
-        "within noise; \"reproduced\" means the same direction or shape of the trend, not the same size of effect."
+        'within noise; "reproduced" means the same direction or shape of the trend, not the same size of effect.'
     )
 
 
@@ -549,4 +593,3 @@ def _num(x: float, signed: bool = False) -> str:
 
 def _labels(fractions: list[float]) -> str:
     return ", ".join(fraction_label(f) for f in fractions)
-

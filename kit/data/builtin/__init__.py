@@ -7,10 +7,11 @@ space (split by a hash of the item's canonical key), so they never overlap whate
 
 from __future__ import annotations
 
-import difflib
 import hashlib
-import importlib
+from collections.abc import Callable, Iterator
 from types import ModuleType
+
+from kit.registry import load
 
 GENERATORS = {
     "math": "kit.data.builtin.math",
@@ -20,13 +21,27 @@ GENERATORS = {
 
 
 def get_generator(name: str) -> ModuleType:
-    if name not in GENERATORS:
-        close = difflib.get_close_matches(name, GENERATORS, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise KeyError(f"unknown built-in generator {name!r}{hint}; valid: {', '.join(sorted(GENERATORS))}")
-    return importlib.import_module(GENERATORS[name])
+    return load(name, GENERATORS, "built-in generator")
 
 
 def split_of(key: str) -> str:
     """'eval' for about one item key in eight, 'train' for the rest: fixed by the key alone."""
     return "eval" if hashlib.sha256(key.encode()).digest()[0] < 32 else "train"
+
+
+def draw_distinct(make: Callable[[int, int], tuple], n: int, seed: int, split: str, prefix: str) -> Iterator[tuple]:
+    """(id, *candidate) for the first n distinct candidates of ``split``, drawn in index order.
+
+    ``make(seed, i)`` returns a candidate whose first field is its canonical key (the question text):
+    a smaller n is a prefix of a larger one, and train and eval never share a key.
+    """
+    seen: set[str] = set()
+    i = 0
+    while len(seen) < n:
+        candidate = make(seed, i)
+        i += 1
+        key = candidate[0]
+        if key in seen or split_of(key) != split:
+            continue
+        seen.add(key)
+        yield (f"{prefix}-{hashlib.sha256(key.encode()).hexdigest()[:12]}", *candidate)

@@ -213,8 +213,7 @@ def _fib_mod(rng: random.Random) -> Spec:
     return Spec(
         rng.choice(("fib_mod", "fibonacci_mod", "nth_term_mod", "sequence_mod")),
         (n,),
-        f"returns the `{n}`-th {what} F({n}) modulo {m}, where F(0) = {f0}, F(1) = {f1} and "
-        "F(i) = F(i-1) + F(i-2)",
+        f"returns the `{n}`-th {what} F({n}) modulo {m}, where F(0) = {f0}, F(1) = {f1} and F(i) = F(i-1) + F(i-2)",
         f"a, b = {f0}, {f1}\nfor _ in range({n}):\n    a, b = b, (a + b) % {m}\nreturn a % {m}",
         _n_cases(rng, lambda: (rng.randint(2, 80),), (0,), (1,)),
     )
@@ -480,10 +479,29 @@ def _first_index(rng: random.Random) -> Spec:
 
 
 FAMILIES = (
-    _threshold_sum, _product_mod, _count_letters, _reverse_parts, _transform_words, _clamp, _fizzbuzz,
-    _fib_mod, _palindrome, _repeat, _pairwise, _filter_parity, _running, _char_frequency, _digit_sum,
-    _count_multiples, _caesar, _kth_value, _chunks, _rotate, _count_words, _first_index,
-)  # fmt: skip
+    _threshold_sum,
+    _product_mod,
+    _count_letters,
+    _reverse_parts,
+    _transform_words,
+    _clamp,
+    _fizzbuzz,
+    _fib_mod,
+    _palindrome,
+    _repeat,
+    _pairwise,
+    _filter_parity,
+    _running,
+    _char_frequency,
+    _digit_sum,
+    _count_multiples,
+    _caesar,
+    _kth_value,
+    _chunks,
+    _rotate,
+    _count_words,
+    _first_index,
+)
 
 
 # --- from a spec to prompt, solution and tests ---------------------------------------------------------

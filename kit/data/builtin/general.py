@@ -6,12 +6,11 @@ the constraint kinds and their checkers live in kit.eval.verifiers, and the test
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import re
 
-from kit.data.builtin import split_of
+from kit.data.builtin import draw_distinct
 from kit.data.schema import chat_row
 
 VERSION = "1"
@@ -186,16 +185,7 @@ def make_instruction(seed: int, i: int) -> tuple[str, str, list[dict]]:
 
 
 def _instructions(n: int, seed: int, split: str):
-    """The first n distinct prompts of ``split``, candidates drawn in index order (hence the prefix property)."""
-    seen: set[str] = set()
-    i = 0
-    while len(seen) < n:
-        prompt, response, constraints = make_instruction(seed, i)
-        i += 1
-        if prompt in seen or split_of(prompt) != split:
-            continue
-        seen.add(prompt)
-        yield f"general-{hashlib.sha256(prompt.encode()).hexdigest()[:12]}", prompt, response, constraints
+    return draw_distinct(make_instruction, n, seed, split, "general")
 
 
 def generate_train(n: int, seed: int) -> list[dict]:

@@ -6,10 +6,9 @@ every number stays below 1000 and every problem takes 1-3 steps, so a 135M model
 
 from __future__ import annotations
 
-import hashlib
 import random
 
-from kit.data.builtin import split_of
+from kit.data.builtin import draw_distinct
 from kit.data.schema import chat_row
 
 VERSION = "1"
@@ -249,16 +248,7 @@ def prompt(question: str) -> str:
 
 
 def _problems(n: int, seed: int, split: str):
-    """The first n distinct problems of ``split``, candidates drawn in index order (hence the prefix property)."""
-    seen: set[str] = set()
-    i = 0
-    while len(seen) < n:
-        question, solution, answer = make_problem(seed, i)
-        i += 1
-        if question in seen or split_of(question) != split:
-            continue
-        seen.add(question)
-        yield f"math-{hashlib.sha256(question.encode()).hexdigest()[:12]}", question, solution, answer
+    return draw_distinct(make_problem, n, seed, split, "math")
 
 
 def generate_train(n: int, seed: int) -> list[dict]:

