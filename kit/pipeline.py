@@ -61,6 +61,7 @@ def run_recipe(recipe: Recipe, results_dir: Path | None = None, planned: Planned
         "grid": None if planned is None else {"arm": planned.arm, "fraction": planned.fraction},
         "status": "ok",
         "scores": scores,
+        "skipped_tasks": [t.task for t in recipe.eval.tasks if t.task not in scores],
         "baseline_scores": baseline,
         "parity": {k: export["parity"][k] for k in ("passed", "matched", "total")},
         "train": {k: v for k, v in metrics.items() if k != "loss_curve"},
@@ -258,6 +259,10 @@ def eval_phase(export_dir: Path, gguf: Path, recipe: Recipe, label: str = "tuned
     scores, todo = {}, []
     for spec in recipe.eval.tasks:
         task = get_task(spec.task)
+        why = spec.optional and getattr(task, "unavailable", lambda: None)()
+        if why:
+            log.warning("skipping optional task %s: %s", spec.task, why)
+            continue
         settings = {
             "task": spec.task,
             "version": task.VERSION,

@@ -285,6 +285,7 @@ class ExportSpec:
 class EvalTaskSpec:
     task: str
     n: int | None = None  # None = every item the task has
+    optional: bool = False  # skip (logged, recorded) when the task says it cannot run here, e.g. no judge model
 
     def problems(self) -> list[tuple[str, str]]:
         from kit.eval.tasks import TASKS

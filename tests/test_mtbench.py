@@ -176,3 +176,18 @@ def test_missing_judge_fails_before_any_answer_is_generated(data, monkeypatch):
     with pytest.raises(FileNotFoundError, match="KIT_JUDGE_GGUF.*builtin_general"):
         mtbench.evaluate(answerer, mtbench.load_items(2, seed=0), desc="mtbench")
     assert answerer.calls == []
+
+
+def test_optional_mtbench_without_a_judge_is_skipped_before_any_model_loads(tmp_path, monkeypatch, caplog):
+    from kit.pipeline import eval_phase
+    from kit.recipe import load_recipe
+
+    monkeypatch.delenv("KIT_JUDGE_GGUF", raising=False)
+    recipe_path = tmp_path / "r.yaml"
+    recipe_path.write_text(
+        'model: {base: tiny-random-llama}\ndata: {mixture: [{source: "builtin:math", n: 2}]}\n'
+        "eval: {tasks: [{task: mtbench, optional: true}]}\n"
+    )
+    recipe = load_recipe(recipe_path, profile="cpu")
+    assert eval_phase(tmp_path, tmp_path / "no-such-model.gguf", recipe) == {}
+    assert "KIT_JUDGE_GGUF" in caplog.text

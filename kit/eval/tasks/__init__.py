@@ -9,6 +9,8 @@
 
 A task that needs more than one generation per item (multi-turn, an LLM judge) defines instead
 ``evaluate(engine, items, desc) -> list[dict]``, one record per item with ``id`` and ``score``.
+Optional hooks: ``unavailable() -> str | None`` (why it cannot run here; recipes may mark such a
+task ``optional``) and ``cache_identity() -> dict`` (more that decides a cached result, e.g. the judge).
 """
 
 from __future__ import annotations

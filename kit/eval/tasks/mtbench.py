@@ -114,6 +114,12 @@ def judge_path() -> Path:
     return Path(value)
 
 
+def unavailable() -> str | None:
+    """Why this task cannot run here (no questions or no judge configured), else None."""
+    missing = [name for name in ("KIT_MTBENCH_DIR", "KIT_JUDGE_GGUF") if not os.environ.get(name)]
+    return f"set {' and '.join(missing)} (see kit/eval/tasks/mtbench.py)" if missing else None
+
+
 def cache_identity() -> dict:
     """Which judge grades: part of the cached result's key, so switching judges re-grades."""
     judge = os.environ.get("KIT_JUDGE_GGUF")
