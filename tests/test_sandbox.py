@@ -126,11 +126,21 @@ def test_harness_failure_is_an_error_not_a_program_failure(monkeypatch):
     assert run_program("assert True\n").status == "error"
 
 
-def test_timeout_scale_defaults_to_one_and_reads_the_environment(monkeypatch):
+def test_timeout_scale_is_measured_never_below_one_and_the_environment_overrides_it(monkeypatch):
     monkeypatch.delenv(sandbox.TIMEOUT_SCALE_ENV, raising=False)
-    assert timeout_scale() == 1.0
+    assert timeout_scale() >= 1.0
     monkeypatch.setenv(sandbox.TIMEOUT_SCALE_ENV, "2.5")
     assert timeout_scale() == 2.5
+
+
+def test_a_machine_slower_than_the_reference_gets_longer_timeouts(monkeypatch):
+    monkeypatch.delenv(sandbox.TIMEOUT_SCALE_ENV, raising=False)
+    monkeypatch.setattr(sandbox, "CALIBRATION_REFERENCE_S", 1e-4)  # pretend the reference was far faster
+    sandbox._measured_scale.cache_clear()
+    try:
+        assert timeout_scale() > 10
+    finally:
+        sandbox._measured_scale.cache_clear()
 
 
 @pytest.mark.parametrize("bad", ["0", "-1", "fast", "inf"])
