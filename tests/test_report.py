@@ -285,6 +285,15 @@ def test_write_report_writes_every_file_and_a_real_png(tmp_path, rq, picture):
     assert sorted(p.name for p in (tmp_path / rq).iterdir()) == sorted(p.name for p in paths)  # no temp files left
 
 
+@pytest.mark.parametrize("rq", ["rq1", "rq2"])
+def test_an_ability_whose_runs_all_failed_still_gets_a_report(tmp_path, rq):
+    single = {**SINGLE, "general": [None] * 5}
+    mixed = {ability: [None] * 5 for ability in MIXED} if rq == "rq2" else None
+    paths = write_report(rq, make_rows(single, mixed), tmp_path / rq)
+    assert (tmp_path / rq / "table.md").read_text().count("failed") >= 5
+    assert all(p.stat().st_size > 0 for p in paths)
+
+
 def test_unknown_report_lists_the_valid_ones(tmp_path):
     with pytest.raises(KeyError, match="rq1, rq2, rq3, rq4"):
         write_report("rq5", make_rows(SINGLE), tmp_path)

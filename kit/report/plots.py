@@ -7,6 +7,8 @@ matplotlib is imported inside the functions (Agg canvas, no pyplot state).
 
 from __future__ import annotations
 
+import math
+
 from pathlib import Path
 
 from kit.report.reference import (
@@ -52,7 +54,7 @@ def plot_rq1(rows: list[dict], path: Path | str) -> None:
         _label_points(theirs, list(zip(xs, ys, FRACTIONS, strict=True)))
         _finish_paper(theirs, ability, "training examples (log; round(N·k), derived)")
     for ax in (*axes[0], *axes[1]):
-        ax.set_xscale("log")
+        _log_x(ax)
     fig.suptitle(
         f"RQ1: each ability vs its own data. Top: ours (profile {only_profile(rows)}); "
         "bottom: P1 LLaMA-7B (Tables 2-3). Different models and scales: compare shapes, not levels.",
@@ -92,7 +94,7 @@ def plot_rq2(rows: list[dict], path: Path | str) -> None:
             )
         _finish_paper(theirs, ability, "data fraction (log)")
     for ax in (*axes[0], *axes[1]):
-        ax.set_xscale("log", base=2)
+        _log_x(ax, base=2)
         ax.set_xticks(FRACTIONS, [fraction_label(f) for f in FRACTIONS])
     fig.suptitle(
         f"RQ2: all three sources mixed vs each alone. Top: ours (profile {only_profile(rows)}); "
@@ -138,7 +140,7 @@ def plot_rq3(rows: list[dict], path: Path | str) -> None:
             )
         _finish_paper(theirs, ability, "k (log)")
     for ax in (*axes[0], *axes[1]):
-        ax.set_xscale("log", base=2)
+        _log_x(ax, base=2)
         ax.set_xticks(FRACTIONS, [fraction_label(f) for f in FRACTIONS])
     fig.suptitle(
         f"RQ3: specialised (math+code) vs general data. Top: ours (profile {only_profile(rows)}); bottom: "
@@ -202,7 +204,7 @@ def plot_rq4(rows: list[dict], path: Path | str) -> None:
         _finish_paper(theirs, ability, "DMT k (log; k = 0 left of the break)")
         theirs.set_title(f"P1 7B and 13B: {BENCHMARK_LABEL[BENCHMARK[ability]]}", fontsize=10)
     for ax in (*axes[0], *axes[1]):
-        ax.set_xscale("log", base=2)
+        _log_x(ax, base=2)
         ax.axvspan(x0 * 2, ks[0] / 2, color="0.92", zorder=0)  # the break: nothing lies between 0 and the smallest k
         ax.set_xticks([x0, *ks], ["0 (mixed seq.)", *(fraction_label(k) for k in ks)])
         ax.set_xlim(x0 / 2, ks[-1] * 2)
@@ -240,6 +242,13 @@ def _figure():
     # Fixed margins rather than constrained layout: half the drawing time, and the layout never varies.
     fig.subplots_adjust(left=0.055, right=0.99, bottom=0.075, top=0.92, wspace=0.22, hspace=0.38)
     return fig, fig.subplots(2, len(ABILITIES), squeeze=False)
+
+
+def _log_x(ax, base: float = 10) -> None:
+    """Log x where the panel has positive x data (a panel with only a base line, or no runs, has none)."""
+    low = ax.dataLim.x0
+    if math.isfinite(low) and low > 0:
+        ax.set_xscale("log", base=base)
 
 
 def _finish_ours(ax, ability: str, xlabel: str) -> None:
