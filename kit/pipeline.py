@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kit import env, runs
-from kit.data.mixture import build_mixture
+from kit.data.mixture import build_mixture, ids_sha256
 from kit.data.subset import fraction_to_n, select_nested
 from kit.eval.tasks import get_task
 from kit.recipe import PlannedRun, Recipe
@@ -44,7 +44,7 @@ def run_recipe(recipe: Recipe, results_dir: Path | None = None, planned: Planned
     hw = env.choose(recipe.train.backend, recipe.train.dtype, recipe.train.quantization)
     log.info("hardware: %s on %s, %s (%s)", hw.backend, hw.device_name, hw.dtype, hw.reason)
     with _timed(timings, "train"):
-        stages = train_stages(recipe, hw, timings)
+        stages = train_stages(recipe, hw)
     run = stages[-1]["dir"]
     manifest, metrics, base_path = stages[-1]["manifest"], stages[-1]["metrics"], stages[-1]["base"]["path"]
     with _timed(timings, "export"):
@@ -108,13 +108,15 @@ def _timed(timings: dict, name: str):
 
 
 def prepare_run(run: Path, key: dict, hw: env.Hardware) -> None:
-    # recipe.json holds what decides the adapter: later phases (and the worker) read it from here.
+    # recipe.json holds what decides the adapter and hardware.json where it is trained: the worker
+    # reads both from here. A finished stage keeps the record of the machine that trained it.
     if not (run / "recipe.json").is_file():
         runs.write_json(run / "recipe.json", key)
-    runs.write_json(run / "hardware.json", hw.__dict__)
+    if not runs.is_done(run / "train"):
+        runs.write_json(run / "hardware.json", hw.__dict__)
 
 
-def train_stages(recipe: Recipe, hw: env.Hardware, timings: dict) -> list[dict]:
+def train_stages(recipe: Recipe, hw: env.Hardware) -> list[dict]:
     """Train (or reuse) every stage in order; each starts from its parent's weights (kit.runs.stage_keys)."""
     resolved = recipe.to_dict()
     done: dict[str, dict] = {}
@@ -152,7 +154,7 @@ def data_phase(run: Path, stage, seed: int, replay: dict | None) -> dict:
             "fraction": stage.replay_fraction,
             "of": len(earlier),
             "count": len(chosen),
-            "ids_sha256": _ids_hash(chosen),
+            "ids_sha256": ids_sha256(chosen),
         }
         manifest["total"] = len(rows)
     with runs.staging(out) as tmp:
@@ -161,12 +163,6 @@ def data_phase(run: Path, stage, seed: int, replay: dict | None) -> dict:
         runs.mark_done(tmp, {"rows": len(rows)})
     log.info("data: %d rows (%d source(s)%s)", len(rows), len(manifest["entries"]), ", with replay" if replay else "")
     return manifest
-
-
-def _ids_hash(rows: list[dict]) -> str:
-    import hashlib
-
-    return hashlib.sha256("\n".join(sorted(r["id"] for r in rows)).encode()).hexdigest()
 
 
 def stage_base(recipe: Recipe, hw: env.Hardware, parent: dict | None) -> dict:

@@ -46,13 +46,17 @@ def choose(entry, pool: list[dict], seed: int) -> list[dict]:
     return select_nested(pool, want, seed)
 
 
+def ids_sha256(rows: list[dict]) -> str:
+    """Which rows were chosen, as one hash (order-free): recorded in manifests."""
+    return hashlib.sha256("\n".join(sorted(r["id"] for r in rows)).encode()).hexdigest()
+
+
 def build_mixture(mixture, seed: int) -> tuple[list[dict], dict]:
     """All entries' chosen rows (in a fixed order) and the manifest saved beside the run."""
     rows, entries = [], []
     for entry in sorted(mixture, key=lambda e: json.dumps(dataclasses.asdict(e), sort_keys=True)):  # see runs.canonical
         pool, report = load_pool(entry, seed)
         chosen = choose(entry, pool, seed)
-        ids = sorted(r["id"] for r in chosen)
         entries.append(
             {
                 "source": entry.source,
@@ -60,7 +64,7 @@ def build_mixture(mixture, seed: int) -> tuple[list[dict], dict]:
                 "pool": len(pool),
                 "fraction": entry.fraction,
                 "count": len(chosen),
-                "ids_sha256": hashlib.sha256("\n".join(ids).encode()).hexdigest(),
+                "ids_sha256": ids_sha256(chosen),
                 "report": report,
             }
         )

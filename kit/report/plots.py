@@ -8,7 +8,6 @@ matplotlib is imported inside the functions (Agg canvas, no pyplot state).
 from __future__ import annotations
 
 import math
-
 from pathlib import Path
 
 from kit.report.reference import (
