@@ -9,6 +9,7 @@ import logging
 import sys
 from pathlib import Path
 
+from kit.pipeline import results_root
 from kit.recipe import RecipeError, load_recipe, shipped_recipes
 
 PROFILES = ("cpu", "gpu")
@@ -78,10 +79,11 @@ CHECKS = {"parity": _check_parity, "improves": _check_improves}
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Plan, then (unless --dry) run every run of a grid recipe and write its report."""
-    from kit.sweep import format_plan, plan, run_sweep
+    from kit.sweep import format_plan, measured_speed, plan, run_sweep
 
     recipe = load_recipe(args.recipe, args.overrides, profile=args.profile)
-    print(format_plan(recipe, plan(recipe)), flush=True)
+    speed = measured_speed(recipe.profile)
+    print(format_plan(recipe, plan(recipe, speed), speed), flush=True)
     if args.dry:
         return 0
     rows = run_sweep(recipe)
@@ -122,12 +124,6 @@ def _write_report(name: str, rows: list[dict]) -> None:
         return
     for path in write_report(name, rows, results_root() / name):
         print(f"wrote {path}")
-
-
-def results_root() -> Path:
-    from kit.pipeline import results_root as root
-
-    return root()
 
 
 def _brief(scores: dict | None) -> dict | None:

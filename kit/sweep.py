@@ -51,9 +51,9 @@ class PlanLine:
         return self.stages[-1].run_id
 
 
-def plan(recipe: Recipe) -> list[PlanLine]:
+def plan(recipe: Recipe, speed: dict) -> list[PlanLine]:
+    """Each planned run's stages, what is cached, and the time left, at ``speed`` (measured_speed)."""
     hw = env.choose(recipe.train.backend, recipe.train.dtype, recipe.train.quantization)
-    speed = measured_speed(recipe.profile)
     lines: list[PlanLine] = []
     planned_stages: set[str] = set()
     for planned in recipe.runs():
@@ -71,8 +71,8 @@ def plan(recipe: Recipe) -> list[PlanLine]:
             tokens = None if seen is None else seen * speed["tokens_per_example"]
             run = runs.run_dir(key)
             stages.append(StagePlan(name, run.name, examples, tokens, runs.is_done(run / "train")))
-        final = runs.run_dir(runs.train_key(resolved, hw.backend, hw.dtype))
-        scored = stages[-1].trained and all(_eval_done(final, resolved, t) for t in r.eval.tasks)
+        # run is now the last stage's directory: the one that is exported and scored
+        scored = stages[-1].trained and all(_eval_done(run, resolved, t) for t in r.eval.tasks)
         todo = [st for st in stages if not st.trained and st.run_id not in planned_stages]
         duplicate = stages[-1].run_id in planned_stages  # the same run under another tag: nothing more to do
         planned_stages.update(st.run_id for st in stages)
@@ -108,7 +108,7 @@ def mixture_examples(mixture) -> int | None:
 
 
 def _eval_done(run: Path, resolved: dict, task_spec) -> bool:
-    done = run / "export" / runs.content_hash(resolved["export"]) / "eval"
+    done = runs.export_dir(run, resolved["export"]) / "eval"
     return done.is_dir() and any(runs.is_done(p) for p in done.glob(f"{task_spec.task}-*"))
 
 
@@ -143,8 +143,7 @@ def measured_speed(profile: str) -> dict:
     }
 
 
-def format_plan(recipe: Recipe, lines: list[PlanLine]) -> str:
-    speed = measured_speed(recipe.profile)
+def format_plan(recipe: Recipe, lines: list[PlanLine], speed: dict) -> str:
     owner: dict[str, str] = {}
     out = [
         f"plan for {recipe.name} ({recipe.profile} profile, base {recipe.model.base}): {len(lines)} runs",
