@@ -52,14 +52,11 @@ def plot_rq1(rows: list[dict], path: Path | str) -> None:
         theirs.plot(xs, ys, marker="o", color="0.35", label="P1 7B single source")
         _label_points(theirs, list(zip(xs, ys, FRACTIONS, strict=True)))
         _finish_paper(theirs, ability, "training examples (log; round(N·k), derived)")
-    for ax in (*axes[0], *axes[1]):
-        _log_x(ax)
-    fig.suptitle(
+    title = (
         f"RQ1: each ability vs its own data. Top: ours (profile {only_profile(rows)}); "
-        "bottom: P1 LLaMA-7B (Tables 2-3). Different models and scales: compare shapes, not levels.",
-        fontsize=9,
+        "bottom: P1 LLaMA-7B (Tables 2-3). Different models and scales: compare shapes, not levels."
     )
-    _save(fig, path)
+    _finish(fig, axes, title, path, base=10)
 
 
 def plot_rq2(rows: list[dict], path: Path | str) -> None:
@@ -92,15 +89,11 @@ def plot_rq2(rows: list[dict], path: Path | str) -> None:
                 label=f"P1 7B {setting}",
             )
         _finish_paper(theirs, ability, "data fraction (log)")
-    for ax in (*axes[0], *axes[1]):
-        _log_x(ax, base=2)
-        ax.set_xticks(FRACTIONS, [fraction_label(f) for f in FRACTIONS])
-    fig.suptitle(
+    title = (
         f"RQ2: all three sources mixed vs each alone. Top: ours (profile {only_profile(rows)}); "
-        "bottom: P1 LLaMA-7B (Tables 2-3). Compare where mixed crosses single, not levels.",
-        fontsize=9,
+        "bottom: P1 LLaMA-7B (Tables 2-3). Compare where mixed crosses single, not levels."
     )
-    _save(fig, path)
+    _finish(fig, axes, title, path, ticks=(FRACTIONS, [fraction_label(f) for f in FRACTIONS]))
 
 
 def plot_rq3(rows: list[dict], path: Path | str) -> None:
@@ -138,15 +131,11 @@ def plot_rq3(rows: list[dict], path: Path | str) -> None:
                 label=f"{setup.p1_name}: {setup.design}",
             )
         _finish_paper(theirs, ability, "k (log)")
-    for ax in (*axes[0], *axes[1]):
-        _log_x(ax, base=2)
-        ax.set_xticks(FRACTIONS, [fraction_label(f) for f in FRACTIONS])
-    fig.suptitle(
+    title = (
         f"RQ3: specialised (math+code) vs general data. Top: ours (profile {only_profile(rows)}); bottom: "
-        "P1 Table 4 (7B inferred), matched by what k scales. Compare how far lines move with k and apart.",
-        fontsize=9,
+        "P1 Table 4 (7B inferred), matched by what k scales. Compare how far lines move with k and apart."
     )
-    _save(fig, path)
+    _finish(fig, axes, title, path, ticks=(FRACTIONS, [fraction_label(f) for f in FRACTIONS]))
 
 
 def plot_rq4(rows: list[dict], path: Path | str) -> None:
@@ -202,17 +191,17 @@ def plot_rq4(rows: list[dict], path: Path | str) -> None:
         )
         _finish_paper(theirs, ability, "DMT k (log; k = 0 left of the break)")
         theirs.set_title(f"P1 7B and 13B: {BENCHMARK_LABEL[BENCHMARK[ability]]}", fontsize=10)
-    for ax in (*axes[0], *axes[1]):
-        _log_x(ax, base=2)
+
+    def break_at_zero(ax) -> None:
         ax.axvspan(x0 * 2, ks[0] / 2, color="0.92", zorder=0)  # the break: nothing lies between 0 and the smallest k
         ax.set_xticks([x0, *ks], ["0 (mixed seq.)", *(fraction_label(k) for k in ks)])
         ax.set_xlim(x0 / 2, ks[-1] * 2)
-    fig.suptitle(
+
+    title = (
         f"RQ4: DMT's k sweep. Top: ours (profile {only_profile(rows)}); bottom: P1 Table 5 "
-        "(GSM8K/HumanEval in %, MT-Bench 1-10). Compare directions with k, not levels.",
-        fontsize=9,
+        "(GSM8K/HumanEval in %, MT-Bench 1-10). Compare directions with k, not levels."
     )
-    _save(fig, path)
+    _finish(fig, axes, title, path, decorate=break_at_zero)
 
 
 def _draw_sweep(ax, x0: float, zero: float | None, points: list[tuple[float, float]], **style) -> None:
@@ -241,6 +230,18 @@ def _figure():
     # Fixed margins rather than constrained layout: half the drawing time, and the layout never varies.
     fig.subplots_adjust(left=0.055, right=0.99, bottom=0.075, top=0.92, wspace=0.22, hspace=0.38)
     return fig, fig.subplots(2, len(ABILITIES), squeeze=False)
+
+
+def _finish(fig, axes, title: str, path: Path | str, base: float = 2, ticks=None, decorate=None) -> None:
+    """Every panel on a log x axis (with ``ticks`` or ``decorate(ax)`` after it), the title, the file."""
+    for ax in (*axes[0], *axes[1]):
+        _log_x(ax, base=base)
+        if ticks is not None:
+            ax.set_xticks(*ticks)
+        if decorate is not None:
+            decorate(ax)
+    fig.suptitle(title, fontsize=9)
+    _save(fig, path)
 
 
 def _log_x(ax, base: float = 10) -> None:
