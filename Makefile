@@ -27,11 +27,16 @@ else
 endif
 STAMP := $(VENV)/.installed-$(REQS)
 
-# make rq1 PROFILE=cpu forces a profile (default: the hardware's); DRY=1 prints the plan only.
+# make rq1 PROFILE=cpu forces a profile (default: the hardware's; cpu-long: overnight on a CPU); DRY=1 prints
+# the plan only.
 PROFILE ?=
 DRY ?=
 RQ ?= rq1
+# SEEDS=3 trains the small fractions with 3 training seeds; ARGS='eval.n_threads=1' passes dotted overrides.
+SEEDS ?=
+ARGS ?=
 PROFILE_FLAG := $(if $(PROFILE),--profile $(PROFILE),)
+OVERRIDES := $(if $(SEEDS),grid.seeds=$(SEEDS),) $(ARGS)
 SWEEP := $(if $(DRY),plan,sweep)
 
 .PHONY: setup test test-slow test-gpu lint smoke validate clean-venv rq1 rq2 rq3 rq4 plan report bench
@@ -83,10 +88,10 @@ clean-venv:
 	rm -rf $(VENV)
 
 rq1 rq2 rq3 rq4: $(STAMP)
-	$(PY) -m kit $(SWEEP) recipes/$@.yaml $(PROFILE_FLAG)
+	$(PY) -m kit $(SWEEP) recipes/$@.yaml $(PROFILE_FLAG) $(OVERRIDES)
 
 plan: $(STAMP)
-	$(PY) -m kit plan recipes/$(RQ).yaml $(PROFILE_FLAG)
+	$(PY) -m kit plan recipes/$(RQ).yaml $(PROFILE_FLAG) $(OVERRIDES)
 
 report: $(STAMP)
 	$(PY) -m kit report

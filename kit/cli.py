@@ -10,9 +10,7 @@ import sys
 from pathlib import Path
 
 from kit.pipeline import results_root
-from kit.recipe import RecipeError, load_recipe, shipped_recipes
-
-PROFILES = ("cpu", "gpu")
+from kit.recipe import PROFILES, RecipeError, load_recipe, shipped_recipes
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

@@ -50,8 +50,8 @@ def detect_profile() -> str:
     """The profile the hardware suggests, unless KIT_PROFILE names one."""
     chosen = os.environ.get("KIT_PROFILE", "")
     if chosen:
-        if chosen not in ("cpu", "gpu"):
-            raise EnvError(f"KIT_PROFILE={chosen!r}: use 'cpu' or 'gpu'")
+        if chosen not in ("cpu", "cpu-long", "gpu"):
+            raise EnvError(f"KIT_PROFILE={chosen!r}: use 'cpu', 'cpu-long' or 'gpu'")
         return chosen
     return "gpu" if cuda_available() else "cpu"
 

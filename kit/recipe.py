@@ -18,6 +18,9 @@ import yaml
 from kit.registry import did_you_mean
 
 SOURCE_KINDS = ("builtin", "hf", "local")
+# cpu: the embedded default (minutes on 2 cores); cpu-long: the same tasks at P1's scale of fractions,
+# overnight on a CPU; gpu: the real use. The hardware picks cpu or gpu; cpu-long is asked for by name.
+PROFILES = ("cpu", "cpu-long", "gpu")
 QUANT_TYPES = ("F16", "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q4_0")
 
 
@@ -203,11 +206,23 @@ class GridSpec:
 
     fractions: tuple[float, ...]
     arms: tuple[ArmSpec, ...]
+    # Training seeds per cell: a small fraction's score depends on which few examples were drawn and on
+    # the adapter's initialisation, so its cell can be trained more than once (seed s shifts data.seed
+    # and train.seed by s; seed 0 is the run every recipe shares). Only fractions <= seeds_max_fraction.
+    seeds: int = 1
+    seeds_max_fraction: float = 1.0
+
+    def seeds_at(self, fraction: float | None) -> int:
+        return self.seeds if fraction is not None and fraction <= self.seeds_max_fraction else 1
 
     def problems(self) -> list[tuple[str, str]]:
         out = [
             (f"fractions.{i}", f"must be in (0, 1], got {f}") for i, f in enumerate(self.fractions) if not 0 < f <= 1
         ]
+        if self.seeds < 1:
+            out.append(("seeds", f"must be >= 1 (training seeds per cell), got {self.seeds}"))
+        if not 0 < self.seeds_max_fraction <= 1:
+            out.append(("seeds_max_fraction", f"must be in (0, 1], got {self.seeds_max_fraction}"))
         if len(set(self.fractions)) != len(self.fractions):
             out.append(("fractions", "lists a fraction twice"))
         names = [a.name for a in self.arms]
@@ -286,6 +301,8 @@ class EvalTaskSpec:
     task: str
     n: int | None = None  # None = every item the task has
     optional: bool = False  # skip (logged, recorded) when the task says it cannot run here, e.g. no judge model
+    # Teacher-forced items (gold vs distractors, kit.eval.dense) for a task that has them; None = none.
+    dense_n: int | None = None
 
     def problems(self) -> list[tuple[str, str]]:
         from kit.eval.tasks import TASKS
@@ -300,7 +317,20 @@ class EvalTaskSpec:
             )
         if self.n is not None and self.n < 1:
             out.append(("n", f"must be >= 1, got {self.n}"))
+        if self.dense_n is not None:
+            if self.dense_n < 1:
+                out.append(("dense_n", f"must be >= 1 (or left out for no dense items), got {self.dense_n}"))
+            elif self.task in TASKS and not hasattr(_task_module(self.task), "dense_items"):
+                out.append(
+                    ("dense_n", f"task {self.task!r} has no dense (gold vs distractor) items; leave dense_n out")
+                )
         return out
+
+
+def _task_module(name: str):
+    from kit.eval.tasks import get_task
+
+    return get_task(name)
 
 
 @dataclass(frozen=True)
@@ -322,7 +352,7 @@ class EvalSpec:
 class Recipe:
     name: str
     description: str = ""
-    profile: Literal["auto", "cpu", "gpu"] = "auto"
+    profile: Literal["auto", "cpu", "cpu-long", "gpu"] = "auto"
     model: ModelSpec = field(default_factory=ModelSpec)
     data: DataSpec = field(default_factory=DataSpec)
     train: TrainSpec = field(default_factory=TrainSpec)
@@ -391,8 +421,16 @@ class Recipe:
         for arm in self.grid.arms:
             fractions = sorted(self.grid.fractions, reverse=True) if arm.uses_grid else [None]
             for fraction in fractions:
-                out.append(PlannedRun(arm.name, fraction, self._concrete(arm, fraction)))
+                for seed in range(self.grid.seeds_at(fraction)):
+                    out.append(PlannedRun(arm.name, fraction, self._seeded(seed)._concrete(arm, fraction), seed))
         return out
+
+    def _seeded(self, seed: int) -> Recipe:
+        """Seed 0 is this recipe as written; seed s draws other examples and another adapter init."""
+        if seed == 0:
+            return self
+        data = dataclasses.replace(self.data, seed=self.data.seed + seed)
+        return dataclasses.replace(self, data=data, train=dataclasses.replace(self.train, seed=self.train.seed + seed))
 
     def _concrete(self, arm: ArmSpec, fraction: float | None) -> Recipe:
         stages = []
@@ -417,10 +455,12 @@ class PlannedRun:
     arm: str
     fraction: float | None
     recipe: Recipe
+    seed: int = 0  # the training-seed index of this cell (GridSpec.seeds)
 
     @property
     def tag(self) -> str:
-        return self.arm if self.fraction is None else f"{self.arm}-f{self.fraction:.6g}"
+        tag = self.arm if self.fraction is None else f"{self.arm}-f{self.fraction:.6g}"
+        return tag if self.seed == 0 else f"{tag}-s{self.seed}"
 
 
 def _positive(spec: Any, *names: str) -> list[tuple[str, str]]:
@@ -616,8 +656,8 @@ def resolve_raw(raw: dict, where: str, overrides: list[tuple[str, Any]], profile
         from kit.env import detect_profile
 
         chosen = detect_profile()
-    if not isinstance(profiles, dict) or any(p not in ("cpu", "gpu") for p in profiles):
-        raise RecipeError(where, [("profiles", "must map 'cpu' and/or 'gpu' to dotted overrides")])
+    if not isinstance(profiles, dict) or any(p not in PROFILES for p in profiles):
+        raise RecipeError(where, [("profiles", f"must map profile names ({', '.join(PROFILES)}) to dotted overrides")])
     raw["profile"] = chosen
     for key, value in (profiles.get(chosen) or {}).items():
         apply_override(raw, key, value)

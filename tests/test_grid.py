@@ -50,6 +50,31 @@ def test_rq2_single_source_runs_are_rq1_runs(profile):
     assert len({rid for tag, rid in rq2.items() if tag.startswith("mixed")} & set(rq1.values())) == 0
 
 
+def test_seeds_train_extra_runs_only_at_the_small_fractions_and_seed_0_is_the_shared_run(tmp_path):
+    one = {
+        p.tag: train_id(p.recipe) for p in load_recipe(write_recipe(tmp_path / "g.yaml", GRID), profile="cpu").runs()
+    }
+    text = GRID.replace(
+        "fractions: [1, 0.25, 0.015625, 0.00390625]",
+        "fractions: [1, 0.25, 0.015625, 0.00390625]\n  seeds: 3\n  seeds_max_fraction: 0.25",
+    )
+    planned = load_recipe(write_recipe(tmp_path / "s.yaml", text), profile="cpu").runs()
+    tags = [p.tag for p in planned if p.arm == "math"]
+    assert tags[:4] == ["math-f1", "math-f0.25", "math-f0.25-s1", "math-f0.25-s2"]
+    seeded = {p.tag: train_id(p.recipe) for p in planned}
+    assert {t: seeded[t] for t in one} == one  # seed 0 keeps every run id
+    assert len({seeded["math-f0.25"], seeded["math-f0.25-s1"], seeded["math-f0.25-s2"]}) == 3
+    s1 = next(p for p in planned if p.tag == "math-f0.25-s1")
+    assert (s1.seed, s1.recipe.train.seed, s1.recipe.data.seed) == (1, 1, 1)
+
+
+def test_seeds_below_one_are_refused(tmp_path):
+    text = GRID.replace("fractions: [1, 0.25, 0.015625, 0.00390625]", "fractions: [1]\n  seeds: 0")
+    with pytest.raises(RecipeError) as err:
+        load_recipe(write_recipe(tmp_path / "g.yaml", text), profile="cpu")
+    assert "grid.seeds" in dict(err.value.problems)
+
+
 def test_extends_inherits_overrides_and_keeps_its_own_name(tmp_path):
     write_recipe(tmp_path / "parent.yaml", GRID)
     child = write_recipe(tmp_path / "child.yaml", "extends: parent.yaml\ntrain: {learning_rate: 0.001}\n")
