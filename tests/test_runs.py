@@ -56,3 +56,12 @@ def test_staging_publishes_complete_folder(tmp_path):
     with runs.staging(final) as tmp:
         runs.mark_done(tmp, {"ok": 1})
     assert runs.is_done(final)
+
+
+def test_examples_seen_counts_a_short_last_batch_once():
+    from kit.backends.sft import examples_in_steps
+
+    assert examples_in_steps(1, 4, 8) == 4  # 4 rows, batch 8: one short step, not 8 examples
+    assert examples_in_steps(32, 256, 8) == 256
+    assert examples_in_steps(3, 20, 8) == 20  # steps of 8, 8, 4
+    assert examples_in_steps(4, 20, 8) == 28  # and one more into the second epoch

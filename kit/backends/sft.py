@@ -83,7 +83,7 @@ def run_trainer(
     seconds = time.perf_counter() - start
     trainer.model.save_pretrained(out_dir)
     steps = result.global_step
-    examples_seen = steps * train["batch_size"] * train["grad_accum_steps"]
+    examples_seen = examples_in_steps(steps, len(rows), train["batch_size"] * train["grad_accum_steps"])
     tokens_seen = sum(lengths) * examples_seen / max(1, len(lengths))
     losses = [(h["step"], h["loss"]) for h in trainer.state.log_history if "loss" in h]
     trainable, total = _param_counts(trainer.model)
@@ -102,6 +102,13 @@ def run_trainer(
         "mean_tokens_per_example": round(sum(lengths) / max(1, len(lengths)), 1),
         "truncated_examples": sum(n >= resolved["model"]["max_seq_len_tokens"] for n in lengths),
     }
+
+
+def examples_in_steps(steps: int, n_rows: int, per_step: int) -> int:
+    """Rows a trainer saw in ``steps``: an epoch's last batch is short when the rows do not fill it."""
+    per_epoch = max(1, math.ceil(n_rows / per_step))
+    full, rest = divmod(steps, per_epoch)
+    return full * n_rows + min(rest * per_step, n_rows)
 
 
 def _param_counts(model) -> tuple[int, int]:

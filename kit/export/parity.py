@@ -1,6 +1,14 @@
-"""Parity check: the f16 GGUF, through the kit's llama.cpp engine, must tokenize probe prompts and
-answer them greedily token for token as the merged HF model does through transformers. A mismatch
-means the export (weights, tokenizer or chat template) changed the model."""
+"""Parity check: the f16 GGUF, through the kit's llama.cpp engine, must tokenize probe prompts as the merged
+HF model does and answer them greedily as transformers would. A mismatch means the export (weights, tokenizer
+or chat template) changed the model.
+
+llama.cpp generates each probe's greedy answer; transformers then reads prompt + answer in one teacher-forced
+forward pass and must put its argmax on every answer token (and on the end-of-turn token where llama.cpp
+stopped). Agreeing at every position of llama.cpp's own path is the same as generating the same tokens, at the
+cost of one forward pass instead of a generate loop (a run's largest fixed cost was this check). A position
+where the two disagree is also measured: its margin (transformers' log-prob of its own argmax minus that of
+llama.cpp's token) tells an export bug (large margins) from an f16-vs-fp32 rounding near-tie (< TIE_NATS).
+"""
 
 from __future__ import annotations
 
@@ -8,53 +16,73 @@ from pathlib import Path
 
 from kit.eval.engine import open_engine
 
+VERSION = "2"  # 1: transformers generate() vs llama.cpp; 2: teacher-forced argmax on llama.cpp's greedy path
+TIE_NATS = 0.05  # a disagreement this close is f16 rounding between two near-equal tokens, not an export bug
 
-def hf_greedy(model_dir: Path, prompts: list[list[dict]], max_tokens: int) -> list[tuple[list[int], list[int]]]:
-    """(prompt ids, generated ids) per prompt, the generated ones up to and excluding end-of-turn."""
+
+def llama_greedy(f16_gguf: Path, prompts: list[list[dict]], max_tokens: int, n_threads: int) -> list[dict]:
+    """Per prompt: llama.cpp's prompt ids, greedy answer ids, and whether it stopped at end-of-turn."""
+    out = []
+    with open_engine(f16_gguf, n_ctx=2048, n_threads=n_threads) as engine:
+        for messages in prompts:
+            prompt = engine.prompt_ids(messages)
+            new = engine.generate_ids(prompt, max_tokens)
+            # The end-of-generation token llama.cpp stopped at (its greedy pick after the answer), so that
+            # transformers is held to stopping at the same place.
+            stop = engine.multi()._prefill(prompt + new, 0) if len(new) < max_tokens else None
+            out.append({"prompt": prompt, "new": new, "stop": stop, "text": engine.text(new)})
+    return out
+
+
+def hf_agreement(model_dir: Path, prompts: list[list[dict]], greedy: list[dict]) -> list[dict]:
+    """Per prompt: transformers' prompt ids and, on llama.cpp's path, each position's argmax and margin."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32, device_map="cpu")
-    stop = set(
-        model.generation_config.eos_token_id
-        if isinstance(model.generation_config.eos_token_id, list)
-        else [model.generation_config.eos_token_id, tok.eos_token_id]
-    )
     out = []
-    for messages in prompts:
+    for messages, g in zip(prompts, greedy, strict=True):
         text = tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-        ids = tok(text, add_special_tokens=False, return_tensors="pt")
+        hf_prompt = tok(text, add_special_tokens=False)["input_ids"]
+        targets = g["new"] + ([g["stop"]] if g["stop"] is not None else [])
+        ids = torch.tensor([g["prompt"] + targets])
         with torch.no_grad():
-            gen = model.generate(**ids, max_new_tokens=max_tokens, do_sample=False, pad_token_id=tok.pad_token_id)
-        new = gen[0, ids["input_ids"].shape[1] :].tolist()
-        cut = next((i for i, t in enumerate(new) if t in stop), len(new))
-        out.append((ids["input_ids"][0].tolist(), new[:cut]))
+            logprobs = torch.log_softmax(model(ids).logits[0, len(g["prompt"]) - 1 : -1].float(), dim=-1)
+        best = logprobs.argmax(dim=-1)
+        margins = [float(logprobs[i, b] - logprobs[i, t]) for i, (b, t) in enumerate(zip(best.tolist(), targets))]
+        out.append({"prompt": hf_prompt, "argmax": best.tolist(), "targets": targets, "margins": margins})
     return out
 
 
 def parity_check(model_dir: Path, f16_gguf: Path, prompts: list[list[dict]], max_tokens: int, n_threads: int) -> dict:
-    expected = hf_greedy(model_dir, prompts, max_tokens)
+    greedy = llama_greedy(f16_gguf, prompts, max_tokens, n_threads)
+    agreement = hf_agreement(model_dir, prompts, greedy)
     probes = []
-    with open_engine(f16_gguf, n_ctx=2048, n_threads=n_threads) as engine:
-        for messages, (hf_prompt, hf_new) in zip(prompts, expected, strict=True):
-            prompt = engine.prompt_ids(messages)
-            new = engine.generate_ids(prompt, max_tokens)
-            probes.append(
-                {
-                    "prompt": messages[-1]["content"][:160],
-                    "prompt_tokens_match": prompt == hf_prompt,
-                    "transformers": engine.text(hf_new),
-                    "llama_cpp": engine.text(new),
-                    "generated_tokens": len(new),
-                    "match": prompt == hf_prompt and new == hf_new,
-                }
-            )
+    for messages, g, a in zip(prompts, greedy, agreement, strict=True):
+        differ = [i for i, (b, t) in enumerate(zip(a["argmax"], a["targets"])) if b != t]
+        worst = max((a["margins"][i] for i in differ), default=0.0)
+        probes.append(
+            {
+                "prompt": messages[-1]["content"][:160],
+                "prompt_tokens_match": a["prompt"] == g["prompt"],
+                "llama_cpp": g["text"],
+                "generated_tokens": len(g["new"]),
+                "positions_checked": len(a["targets"]),
+                "positions_differ": len(differ),
+                "worst_margin_nats": round(worst, 4),
+                "match": a["prompt"] == g["prompt"] and not differ,
+                "near_tie_only": a["prompt"] == g["prompt"] and bool(differ) and worst < TIE_NATS,
+            }
+        )
     matched = sum(p["match"] for p in probes)
     return {
-        "passed": matched == len(probes),
+        "version": VERSION,
+        "passed": all(p["match"] or p["near_tie_only"] for p in probes),
         "matched": matched,
+        "near_ties": sum(p["near_tie_only"] for p in probes),
         "total": len(probes),
         "max_tokens": max_tokens,
+        "tie_nats": TIE_NATS,
         "probes": probes,
     }
