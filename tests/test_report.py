@@ -9,23 +9,11 @@ import sys
 import pytest
 
 from kit.report import REPORTS, write_report
-from kit.report.reference import FRACTIONS, load_reference, p1_scaling, paper_rows
-from kit.report.rows import validate_rows
-from kit.report.tables import rq1_table, rq2_table
-from kit.report.verdicts import (
-    INCONCLUSIVE,
-    NOT_REPRODUCED,
-    REPRODUCED,
-    crossover,
-    general_plateaus,
-    general_saturates_first,
-    mixed_loses_high,
-    mixed_wins_low,
-    rises_with_data,
-    rq1_verdicts,
-    rq2_verdicts,
-    verdicts_markdown,
-)
+from kit.report.markdown import verdicts_markdown
+from kit.report.p1 import rq1, rq2
+from kit.report.reference import BENCHMARK, FRACTIONS, load_reference, p1_scaling, paper_rows
+from kit.report.rows import series, validate_rows
+from kit.report.stats import CONTRADICTED, INCONCLUSIVE, REPRODUCED, evaluate, evaluate_paper, with_paper
 from tests.conftest import REPO
 
 TASK = {"math": "builtin_math", "code": "builtin_code", "general": "builtin_general"}
@@ -39,7 +27,17 @@ MIXED = {
 }
 
 
+N_ITEMS = 200
+
+
+def items_for(score, offset):
+    """N_ITEMS 0/1 items with round(score·N) ones, starting at ``offset``: runs differ in which items they get."""
+    k = round(score * N_ITEMS)
+    return {f"i{j:03d}": float((j - offset) % N_ITEMS < k) for j in range(N_ITEMS)}
+
+
 def row(arm, fraction, ability, score, status="ok", error=None, profile="cpu"):
+    offset = int(fraction * 97) + len(arm) * 13
     return {
         "recipe": "rq1",
         "arm": arm,
@@ -53,6 +51,13 @@ def row(arm, fraction, ability, score, status="ok", error=None, profile="cpu"):
         "run_id": f"{arm}-{fraction}",
         "profile": profile,
         "task_version": "1",
+        "metric": "accuracy",
+        "scale": "unit",
+        "n_eval": N_ITEMS if status == "ok" else 0,
+        "stderr": 0.03 if status == "ok" else None,
+        "items": items_for(score, offset) if status == "ok" else None,
+        "parity": True if status == "ok" else None,
+        "seed": 0,
     }
 
 
@@ -76,6 +81,15 @@ def make_rows(single=None, mixed=None, fractions=FRACTIONS, base=0.05):
     for ability in TASK:
         rows.append(row("base", 0.0, ability, base))
     return rows
+
+
+def run(checks, rows, tasks=None):
+    """Each claim evaluated on ``rows`` beside the same claim on P1 7B (rq1/rq2 numbers)."""
+    paper = paper_rows("7B", "rq1")
+    return [
+        with_paper(evaluate(c, rows), evaluate_paper(p, paper))
+        for c, p in zip(checks(rows, tasks), checks(paper, BENCHMARK), strict=True)
+    ]
 
 
 def by_claim(verdicts):
@@ -133,111 +147,108 @@ def test_p1_scaling_gives_both_settings_at_every_fraction():
         p1_scaling("65B")
 
 
-# --- the paper passes its own claims -------------------------------------------------------------
+# --- the paper through its own claims (binomial SEs from the benchmark sizes) -------------------
 
 
-@pytest.mark.parametrize("model", ["7B", "13B", "33B"])
-def test_paper_numbers_pass_their_own_rq1_and_rq2_claims(model):
-    rows = paper_rows(model)
-    for verdict in rq1_verdicts(rows) + rq2_verdicts(rows):
-        assert verdict.outcome == REPRODUCED, verdict
+def test_paper_7b_rq1_claims_and_their_z():
+    paper = paper_rows("7B")
+    found = [evaluate_paper(c, paper) for c in rq1.checks(paper, BENCHMARK)]
+    assert [v.outcome for v in found] == [REPRODUCED, REPRODUCED, INCONCLUSIVE, INCONCLUSIVE]
+    assert found[0].paper_z > 10 and found[1].paper_z > 2
+    assert found[2].paper_z < 2  # general's plateau rests on MT-Bench's 160 turns: weak in P1 itself
 
 
-def test_paper_7b_crossover_is_between_1_64_and_1_16_for_every_ability():
-    rows = paper_rows("7B")
-    for ability in TASK:
-        assert "between 1/64 and 1/16 (+ → −)" in crossover(rows, ability).value
+def test_paper_7b_rq2_low_end_is_weak_in_p1_itself():
+    paper = paper_rows("7B")
+    found = by_claim(evaluate_paper(c, paper) for c in rq2.checks(paper, BENCHMARK))
+    low = found["math: mixed beats single at the smallest fraction"]
+    assert low.statistic == pytest.approx((14.78 - 12.70) / 100, abs=1e-6) and low.paper_z < 2
 
 
-def test_paper_7b_late_gain_shares_match_the_stated_numbers():
-    verdict = general_plateaus(paper_rows("7B"))
-    assert "share = 0.14" in verdict.value
-    assert "math 0.36, code 0.48" in verdict.details
-
-
-# --- RQ1 checks on hand-made scores --------------------------------------------------------------
+# --- RQ1 checks on hand-made per-item scores -----------------------------------------------------
 
 
 @pytest.mark.parametrize("ability", ["math", "code"])
 def test_rising_scores_reproduce_the_rising_claim(ability):
-    assert rises_with_data(make_rows(SINGLE), ability).outcome == REPRODUCED
+    rows = make_rows(SINGLE)
+    v = evaluate(rq1.rises(rows, ability, None, "accuracy"), rows)
+    assert v.outcome == REPRODUCED and v.ci_low > 0 and v.distinct_runs == 5
 
 
-@pytest.mark.parametrize("scores", [[0.3] * 5, [0.1, 0.2, 0.3, 0.4, 0.5], [0.3, 0.5, 0.2, 0.4, 0.3]])
-def test_flat_falling_or_noisy_math_is_not_reproduced(scores):
-    assert rises_with_data(make_rows({"math": scores}), "math").outcome == NOT_REPRODUCED
+def test_falling_math_is_contradicted_and_flat_math_is_not_reproduced():
+    falling = make_rows({"math": [0.1, 0.2, 0.3, 0.4, 0.5]})
+    assert evaluate(rq1.rises(falling, "math", None, "accuracy"), falling).outcome == CONTRADICTED
+    flat = make_rows({"math": [0.3] * 5})
+    assert evaluate(rq1.rises(flat, "math", None, "accuracy"), flat).outcome != REPRODUCED
 
 
 @pytest.mark.parametrize("scores", [[0.5, None, None, None, 0.1], [None, 0.4, 0.3, 0.2, 0.1]])
 def test_too_few_points_or_a_failed_endpoint_is_inconclusive(scores):
-    verdict = rises_with_data(make_rows({"math": scores}), "math")
-    assert verdict.outcome == INCONCLUSIVE and verdict.details
+    rows = make_rows({"math": scores})
+    verdict = evaluate(rq1.rises(rows, "math", None, "accuracy"), rows)
+    assert verdict.outcome == INCONCLUSIVE and verdict.reason
 
 
 def test_a_failed_middle_run_is_left_out_and_said_so():
-    verdict = rises_with_data(make_rows({"math": [0.5, None, 0.3, 0.2, 0.1]}), "math")
-    assert verdict.outcome == REPRODUCED and "1/4" in verdict.details
+    rows = make_rows({"math": [0.5, None, 0.3, 0.2, 0.1]})
+    verdict = evaluate(rq1.rises(rows, "math", None, "accuracy"), rows)
+    assert verdict.outcome == REPRODUCED and "1/4" in verdict.reason and verdict.distinct_runs == 4
 
 
 def test_missing_ability_is_inconclusive_not_an_error():
-    assert rises_with_data(make_rows({"math": SINGLE["math"]}), "code").outcome == INCONCLUSIVE
+    rows = make_rows({"math": SINGLE["math"]})
+    assert evaluate(rq1.rises(rows, "code", None, "accuracy"), rows).outcome == INCONCLUSIVE
 
 
-def test_early_gain_reproduces_the_general_plateau():
-    assert general_plateaus(make_rows(SINGLE)).outcome == REPRODUCED
+def test_early_gain_reproduces_the_general_plateau_and_a_late_gain_contradicts_it():
+    rows = make_rows(SINGLE)
+    assert evaluate(rq1.general_plateaus(rows, None, "accuracy"), rows).outcome == REPRODUCED
+    late = make_rows({"general": [0.7, 0.4, 0.32, 0.31, 0.3]})
+    assert evaluate(rq1.general_plateaus(late, None, "accuracy"), late).outcome == CONTRADICTED
 
 
-@pytest.mark.parametrize("scores", [[0.7, 0.6, 0.5, 0.4, 0.3], [0.3] * 5])
-def test_log_linear_or_no_gain_does_not_reproduce_the_plateau(scores):
-    assert general_plateaus(make_rows({"general": scores})).outcome == NOT_REPRODUCED
-
-
-def test_general_saturating_first_needs_the_smallest_late_gain_share():
-    assert general_saturates_first(make_rows(SINGLE)).outcome == REPRODUCED
+def test_general_saturating_first_needs_the_largest_early_gain_share():
+    verdicts = by_claim(run(rq1.checks, make_rows(SINGLE)))
+    claim = "general rises less steeply than math and code: it saturates earlier"
+    assert verdicts[claim].outcome == REPRODUCED
     swapped = dict(SINGLE, general=SINGLE["math"], math=SINGLE["general"])
-    assert general_saturates_first(make_rows(swapped)).outcome == NOT_REPRODUCED
+    assert by_claim(run(rq1.checks, make_rows(swapped)))[claim].outcome == CONTRADICTED
 
 
-# --- RQ2 checks on hand-made scores --------------------------------------------------------------
+# --- RQ2 checks on hand-made per-item scores -----------------------------------------------------
 
 
-def test_mixture_winning_low_and_losing_high_reproduces_every_rq2_claim():
-    verdicts = rq2_verdicts(make_rows(SINGLE, MIXED))
-    assert [v.outcome for v in verdicts] == [REPRODUCED] * len(verdicts)
-    assert "between 1/64 and 1/16 (+ → −)" in crossover(make_rows(SINGLE, MIXED), "code").value
-
-
-def test_mixture_always_worse_does_not_reproduce_the_low_end_claim():
-    worse = {a: [s - 0.05 for s in scores] for a, scores in SINGLE.items()}
-    verdicts = by_claim(rq2_verdicts(make_rows(SINGLE, worse)))
-    assert verdicts["math: mixed beats single at the smallest fraction"].outcome == NOT_REPRODUCED
-    assert verdicts["mixed beats single at the smallest fraction, for most abilities"].outcome == NOT_REPRODUCED
+def test_mixture_winning_low_and_losing_high_reproduces_the_end_checks():
+    verdicts = by_claim(run(rq2.checks, make_rows(SINGLE, MIXED)))
+    assert verdicts["general: mixed beats single at the smallest fraction"].outcome == REPRODUCED
     assert verdicts["mixed loses to single at the largest fraction, for most abilities"].outcome == REPRODUCED
-    assert verdicts["mixing helps at low data and hurts at high data, for most abilities"].outcome == NOT_REPRODUCED
+    assert verdicts["general: mixing helps at low data and hurts at high data"].kind == "composite"
+
+
+def test_mixture_always_much_worse_contradicts_the_low_end_claim():
+    worse = {a: [s - 0.1 for s in scores] for a, scores in SINGLE.items()}
+    verdicts = by_claim(run(rq2.checks, make_rows(SINGLE, worse)))
+    assert verdicts["math: mixed beats single at the smallest fraction"].outcome == CONTRADICTED
+    assert verdicts["mixed beats single at the smallest fraction, for most abilities"].outcome == CONTRADICTED
+    assert verdicts["mixing helps at low data and hurts at high data, for most abilities"].outcome == CONTRADICTED
 
 
 def test_ties_at_the_floor_do_not_count_as_a_win():
     rows = make_rows({"math": [0.5, 0.4, 0.3, 0.2, 0.0]}, {"math": [0.4, 0.3, 0.3, 0.2, 0.0]})
-    assert mixed_wins_low(rows, "math").outcome == NOT_REPRODUCED
+    assert evaluate(rq2.end_check(rows, "math", None, "accuracy", low=True), rows).outcome != REPRODUCED
 
 
 def test_a_failed_endpoint_makes_the_rq2_check_inconclusive():
     rows = make_rows(SINGLE, dict(MIXED, math=[0.45, 0.38, 0.28, 0.25, None]))
-    assert mixed_wins_low(rows, "math").outcome == INCONCLUSIVE
-    assert mixed_loses_high(rows, "math").outcome == REPRODUCED
+    v = evaluate(rq2.end_check(rows, "math", None, "accuracy", low=True), rows)
+    assert v.outcome == INCONCLUSIVE and "failed" in v.reason
 
 
-def test_majority_with_open_abilities_is_inconclusive():
-    mixed = dict(MIXED, code=[0.35, 0.28, 0.22, 0.25, None], general=[0.65, 0.66, 0.66, 0.55, 0.2])
-    verdicts = by_claim(rq2_verdicts(make_rows(SINGLE, mixed)))
-    assert verdicts["mixed beats single at the smallest fraction, for most abilities"].outcome == INCONCLUSIVE
-
-
-def test_verdicts_markdown_shows_ours_next_to_the_paper_and_a_paragraph():
-    text = verdicts_markdown(rq1_verdicts(make_rows(SINGLE)), "RQ1", rq1_verdicts(paper_rows("7B")))
-    assert "| math rises with its data amount |" in text
-    assert "s(1) = 49.1 vs s(1/256) = 12.7 → reproduced" in text
-    assert "P1's own 7B numbers pass 4 of 4" in text
+def test_verdicts_markdown_shows_ci_mde_runs_and_p1s_z():
+    text = verdicts_markdown(run(rq1.checks, make_rows(SINGLE)), "RQ1")
+    assert "| math rises with its data amount |" in text and "distinct runs" in text and "MDE" in text
+    assert "z = " in text and "weakly supported by P1 itself" in text
+    assert "not reproduced" not in text and "**not reproduced**" not in text
 
 
 # --- tables --------------------------------------------------------------------------------------
@@ -245,29 +256,65 @@ def test_verdicts_markdown_shows_ours_next_to_the_paper_and_a_paragraph():
 
 def test_rq1_table_shows_ours_the_paper_the_base_and_footnoted_failures():
     rows = make_rows(dict(SINGLE, math=[0.5, None, 0.3, 0.2, 0.1]))
-    text = rq1_table(rows)
+    text = rq1.table(rows)
     assert text.splitlines()[0].startswith("**RQ1") and "not comparable with the paper" in text.splitlines()[0]
     assert "`builtin_math` v1" in text
-    assert "| 1 | 0.500 (n=4,000) | 49.10 |" in text
+    assert "| 1 | 0.500 ± 0.030 (200) (n train=4,000) | 49.10 |" in text
     assert "| 1/4 | failed[^1] |" in text
     assert "[^1]: math arm, fraction 1/4, `builtin_math`: run math-0.25: CUDA out of memory" in text
-    assert "| 0 (untrained base) | 0.050 |" in text
+    assert "| 0 (untrained base) | 0.050 ± 0.030 (200) |" in text
     lines = [line.split(" | ")[0] for line in text.splitlines() if line.startswith("| 1")]
     assert lines == ["| 1", "| 1/4", "| 1/16", "| 1/64", "| 1/256"]
 
 
 def test_rq2_table_shows_both_deltas():
-    text = rq2_table(make_rows(SINGLE, MIXED))
+    text = rq2.table(make_rows(SINGLE, MIXED))
     line = (
-        "| math (`builtin_math`; P1 GSM8K (%)) | 1/256 | 0.100 (n=15) | 0.150 (n=45) | +0.050 | 12.70 | 14.78 | +2.08 |"
+        "| math (`builtin_math` accuracy; P1 GSM8K (%)) | 1/256 | 0.100 ± 0.030 (200) (n train=15) "
+        "| 0.150 ± 0.030 (200) (n train=45) | +0.050 | 12.70 | 14.78 | +2.08 |"
     )
     assert line in text
+
+
+def with_dense(rows, dense=0.5):
+    """``rows`` plus a dense_rank row per ok row: the same run and items ids, another metric and score."""
+    extra = [dict(r, metric="dense_rank", score=dense, task_version="d1", items=items_for(dense, 0)) for r in rows]
+    return rows + [r for r in extra if r["status"] == "ok"]
+
+
+def test_a_table_names_each_columns_metric_and_shows_the_primary_beside_accuracy():
+    floor = {a: [0.05, 0.04, 0.03, 0.02, 0.01] for a in TASK}
+    text = rq1.table(with_dense(make_rows(floor, base=0.02), dense=0.8))
+    assert "math: ours `builtin_math` dense_rank (n eval) (n train) | math: ours `builtin_math` accuracy" in text
+    assert "| 1 | 0.800 ± 0.030 (200) (n train=4,000) | 0.050 ± 0.030 (200) (n train=4,000) | 49.10 |" in text
+    assert "`builtin_math` v1 (dense_rank vd1)" in text and "`dense_rank`: teacher-forced rank" in text
+    # off the floor accuracy is the primary metric: the dense column is not shown, and never averaged in
+    text = rq1.table(with_dense(make_rows(SINGLE)))
+    assert "dense_rank" not in text and "| 1 | 0.500 ± 0.030 (200) (n train=4,000) | 49.10 |" in text
+
+
+def test_series_reads_one_metric_never_the_mean_of_several():
+    rows = with_dense(make_rows(SINGLE), dense=0.9)
+    assert series(rows, "math", "builtin_math")[1.0].score == 0.5
+    assert series(rows, "math", "builtin_math", "dense_rank")[1.0].score == 0.9
+
+
+def test_line_with_ci_draws_error_bars_a_band_and_survives_no_points(tmp_path):
+    from kit.report import figures
+
+    fig, axes = figures.figure(2)
+    ax = axes[0][0]
+    figures.line_with_ci(ax, [(1, 0.2, 0.05), (4, 0.4, 0.05), (16, 0.5, 0.0)], band=True, marker="o")
+    assert len(ax.collections) == 2  # the error bars' line collection and the band
+    figures.line_with_ci(axes[0][1], [], band=True, marker="o")
+    figures.finish(fig, axes, "t", tmp_path / "x.png")
+    assert (tmp_path / "x.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_tables_refuse_rows_from_two_profiles():
     rows = make_rows(SINGLE) + [row("math", 1.0, "math", 0.9, profile="gpu")]
     with pytest.raises(ValueError, match="one report per profile"):
-        rq1_table(rows)
+        rq1.table(rows)
 
 
 # --- write_report and the row schema -------------------------------------------------------------
@@ -277,10 +324,10 @@ def test_tables_refuse_rows_from_two_profiles():
 def test_write_report_writes_every_file_and_a_real_png(tmp_path, rq, picture):
     rows = make_rows(SINGLE, MIXED)
     paths = write_report(rq, rows, tmp_path / rq)
-    assert [p.name for p in paths] == ["table.md", picture, "verdicts.md", "rows.json"]
+    assert [p.name for p in paths] == ["table.md", picture, "verdicts.md", "verdicts.json", "rows.json"]
     png = (tmp_path / rq / picture).read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and 10_000 < len(png) < 200_000
-    assert "reproduced" in (tmp_path / rq / "verdicts.md").read_text()
+    assert "**reproduced**" in (tmp_path / rq / "verdicts.md").read_text()
     assert len(json.loads((tmp_path / rq / "rows.json").read_text())) == len(rows)
     assert sorted(p.name for p in (tmp_path / rq).iterdir()) == sorted(p.name for p in paths)  # no temp files left
 
@@ -312,7 +359,7 @@ def test_a_run_that_failed_early_may_lack_run_id_and_task_version():
     rows = make_rows(dict(SINGLE, math=[0.5, None, 0.3, 0.2, 0.1]))
     rows[1].update(run_id="", task_version="")
     validate_rows(rows)
-    assert "[^1]: math arm, fraction 1/4, `builtin_math`: CUDA out of memory" in rq1_table(rows)
+    assert "[^1]: math arm, fraction 1/4, `builtin_math`: CUDA out of memory" in rq1.table(rows)
     rows[0]["run_id"] = ""
     with pytest.raises(ValueError, match="row 0 .*field 'run_id'"):
         validate_rows(rows)
@@ -339,3 +386,11 @@ def test_validate_rows_rejects_bad_values(change, field):
 def test_importing_the_report_layer_imports_no_torch_or_matplotlib():
     code = "import sys, kit.report; assert not {'torch', 'matplotlib'} & set(sys.modules), sys.modules.keys()"
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
+
+
+@pytest.mark.parametrize("rq", ["rq1", "rq2", "rq3", "rq4"])
+def test_each_reports_arm_names_equal_the_recipes(rq):
+    from kit.recipe import load_recipe
+
+    recipe = load_recipe(REPO / "recipes" / f"{rq}.yaml", profile="cpu")
+    assert set(REPORTS[rq].arms) == {arm.name for arm in recipe.grid.arms}

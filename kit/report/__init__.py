@@ -1,6 +1,9 @@
-"""Reports for P1's research questions (rq1-rq4) from result rows: a table, a figure, trend checks, the rows.
+"""Reports by paper and research question: ``kit.report.p1.rq1`` ... ``rq4``, each owning its arms, table, figure
+and checks, over shared helpers (rows.py: the row schema and cells; stats.py: the paired bootstrap and outcomes;
+claims.py: claim builders and the primary metric; markdown.py: tables and verdicts; figures.py: matplotlib).
+A new paper is a new folder (``kit/report/p2/``) and its entries in REPORTS.
 
-``write_report("rq1", rows, out_dir)`` writes table.md, a PNG, verdicts.md and rows.json; each file
+``write_report("rq1", rows, out_dir)`` writes table.md, a PNG, verdicts.md, verdicts.json and rows.json; each file
 is written to a temporary name in ``out_dir`` and renamed, so a reader never sees half a report.
 No torch here: reports run anywhere the rows are.
 """
@@ -15,9 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kit.registry import did_you_mean
-from kit.report import plots, tables, verdicts
-from kit.report.reference import paper_rows
+from kit.report.claims import primary_metrics
+from kit.report.markdown import verdicts_markdown
+from kit.report.p1 import rq1, rq2, rq3, rq4
+from kit.report.reference import BENCHMARK, paper_rows
 from kit.report.rows import only_profile, task_sets, validate_rows
+from kit.report.stats import Verdict, as_json, evaluate, evaluate_paper, with_paper
 
 
 @dataclass(frozen=True)
@@ -26,34 +32,13 @@ class Report:
     table: Callable[[list[dict]], str]
     plot: Callable[[list[dict], Path], None]
     picture: str
-    checks: Callable[..., list[verdicts.Verdict]]
+    checks: Callable[..., list]
+    arms: tuple[str, ...] = ()
 
 
 REPORTS = {
-    "rq1": Report(
-        "RQ1: each ability vs its own data amount",
-        tables.rq1_table,
-        plots.plot_rq1,
-        "scaling.png",
-        verdicts.rq1_verdicts,
-    ),
-    "rq2": Report(
-        "RQ2: all three sources mixed vs each alone",
-        tables.rq2_table,
-        plots.plot_rq2,
-        "mixed_vs_single.png",
-        verdicts.rq2_verdicts,
-    ),
-    "rq3": Report(
-        "RQ3: amount of specialised data vs its ratio to general data",
-        tables.rq3_table,
-        plots.plot_rq3,
-        "ratio.png",
-        verdicts.rq3_verdicts,
-    ),
-    "rq4": Report(
-        "RQ4: SFT strategies and DMT's k", tables.rq4_table, plots.plot_rq4, "dmt_k_sweep.png", verdicts.rq4_verdicts
-    ),
+    name: Report(m.TITLE, m.table, m.plot, m.PICTURE, m.checks, m.ARMS)
+    for name, m in (("rq1", rq1), ("rq2", rq2), ("rq3", rq3), ("rq4", rq4))
 }
 
 
@@ -64,12 +49,18 @@ def write_report(rq: str, rows: list[dict], out_dir: Path) -> list[Path]:
     only_profile(rows)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [out_dir / "table.md", out_dir / report.picture, out_dir / "verdicts.md", out_dir / "rows.json"]
+    names = ["table.md", report.picture, "verdicts.md", "verdicts.json", "rows.json"]
+    paths = [out_dir / name for name in names]
+    sections = verdict_sections(rq, rows)
+    # Tables show, per task, the primary metric and generation accuracy; plots the primary (claims.primary_metric).
     _replace(paths[0], lambda tmp: tmp.write_text(report.table(rows), encoding="utf-8"))
     _replace(paths[1], lambda tmp: report.plot(rows, tmp))
-    _replace(paths[2], lambda tmp: tmp.write_text(_verdicts_text(rq, report, rows), encoding="utf-8"))
+    text = "\n".join(verdicts_markdown(found, title) for title, found in sections)
+    _replace(paths[2], lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    found_json = json.dumps([as_json(v) for _, found in sections for v in found], indent=1) + "\n"
+    _replace(paths[3], lambda tmp: tmp.write_text(found_json, encoding="utf-8"))
     rows_json = json.dumps(_sorted(rows), indent=1, default=str) + "\n"
-    _replace(paths[3], lambda tmp: tmp.write_text(rows_json, encoding="utf-8"))
+    _replace(paths[4], lambda tmp: tmp.write_text(rows_json, encoding="utf-8"))
     return paths
 
 
@@ -79,14 +70,27 @@ def _get(rq: str) -> Report:
     return REPORTS[rq]
 
 
-def _verdicts_text(rq: str, report: Report, rows: list[dict]) -> str:
-    """One section per task set (built-in tasks, benchmarks), each next to the same checks on P1 7B."""
-    paper = report.checks(paper_rows("7B", rq))
-    sections = []
+def verdict_sections(rq: str, rows: list[dict]) -> list[tuple[str, list[Verdict]]]:
+    """Per task set: the verdicts on the primary metrics, then (when a primary is not accuracy) on generation
+    accuracy as a secondary section; each beside the same claims on P1 7B's own numbers."""
+    report = _get(rq)
+    paper = paper_rows("7B", rq)
+    paper_claims = report.checks(paper, BENCHMARK)
+    out = []
     for tasks in task_sets(rows):
-        title = f"{report.title}: trend checks on {', '.join(tasks.values())} (profile {only_profile(rows)})"
-        sections.append(verdicts.verdicts_markdown(report.checks(rows, tasks), title, paper))
-    return "\n".join(sections)
+        primary = primary_metrics(rows, tasks)
+        runs = [(primary, "primary metric")]
+        if set(primary.values()) != {"accuracy"}:
+            runs.append(({a: "accuracy" for a in tasks}, "secondary: generation accuracy"))
+        for metrics, label in runs:
+            shown = ", ".join(f"{a} `{tasks[a]}` {m}" for a, m in metrics.items())
+            title = f"{report.title} ({label}: {shown}; profile {only_profile(rows)})"
+            ours = report.checks(rows, tasks, metrics)
+            found = [
+                with_paper(evaluate(c, rows), evaluate_paper(p, paper)) for c, p in zip(ours, paper_claims, strict=True)
+            ]
+            out.append((title, found))
+    return out
 
 
 def _sorted(rows: list[dict]) -> list[dict]:

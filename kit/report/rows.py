@@ -1,6 +1,6 @@
-"""The result-row schema every report reads: one row per (run, eval task), written by the pipeline.
+"""The result-row schema every report reads: one row per (run, eval task, metric), written by the pipeline.
 
-A row is a flat dict (JSON-friendly), one per trained run (or the untrained base) and eval task::
+A row is a flat dict (JSON-friendly), one per trained run (or the untrained base), eval task and metric::
 
     {"recipe": "rq1",            # the recipe that asked for the run
      "arm": "math",              # training data: "math" | "code" | "general" (one source alone),
@@ -16,9 +16,16 @@ A row is a flat dict (JSON-friendly), one per trained run (or the untrained base
      "error": None,              # what went wrong when failed (OOM, timeout...), else None
      "run_id": "a1b2c3d4e5f6",   # content-addressed run id (kit.runs); "" allowed for a failed run
      "profile": "cpu",           # "cpu" | "gpu": which model/data scale produced it
-     "task_version": "1"}        # the task module's VERSION; "" allowed for a failed run
+     "task_version": "1",        # the task module's VERSION; "" allowed for a failed run
+     "metric": "accuracy",       # accuracy | assert_frac (generation) | dense_rank | gold_logprob (dense)
+     "scale": "unit",            # "unit": score in [0, 1]; "logprob": score <= 0 (nats per scored token)
+     "n_eval": 96,               # items the score is the mean of (0 for a failed run)
+     "stderr": 0.05,             # sd / sqrt(n) over items (ddof 1); None when unknown (old summaries, failures)
+     "items": {"m-0": 1.0, ...}, # per-item scores by item id (the same ids for every run of a recipe), or None
+     "parity": True,             # the GGUF's token-level parity check passed (None: unknown, or the base)
+     "seed": 0}                  # training seed of the run (several seeds per cell: nested bootstrap)
 
-Scores are on the tasks' own [0, 1] scale; a scorer with another scale must be normalised before it
+Unit scores are on the tasks' own [0, 1] scale; a scorer with another scale must be normalised before it
 becomes a row (mtbench stores the local judge's 1-10 rating / 10), so a column never mixes scales.
 Extra keys (provenance: recipe hash, git commit, n eval items...) are allowed and kept. Failures are
 rows, not gaps.
@@ -41,6 +48,8 @@ UNSWEPT_ARMS = {"rq4": RQ4_STRATEGIES}
 ABILITIES = ("math", "code", "general")
 STATUSES = ("ok", "failed")
 PROFILES = ("cpu", "gpu")
+SCALES = ("unit", "logprob")
+METRICS = ("accuracy", "assert_frac", "dense_rank", "gold_logprob")  # what scorers write (see CONTRACT.md)
 
 
 class ResultRow(TypedDict):
@@ -56,6 +65,13 @@ class ResultRow(TypedDict):
     run_id: str
     profile: Literal["cpu", "gpu"]
     task_version: str
+    metric: str
+    scale: Literal["unit", "logprob"]
+    n_eval: int
+    stderr: float | None
+    items: dict[str, float] | None
+    parity: bool | None
+    seed: int
 
 
 FIELDS = tuple(ResultRow.__annotations__)
@@ -111,6 +127,30 @@ def _row_problems(row: dict) -> list[tuple[str, str]]:
     elif row["arm"] == "base" and n != 0:
         out.append(("n_examples", f"must be 0 for the untrained base, got {n}"))
     out += _status_problems(row)
+    out += _metric_problems(row)
+    return out
+
+
+def _metric_problems(row: dict) -> list[tuple[str, str]]:
+    out = []
+    if row["metric"] not in METRICS:
+        out.append(("metric", f"must be one of {', '.join(METRICS)}; got {row['metric']!r}"))
+    if row["scale"] not in SCALES:
+        out.append(("scale", f"must be one of {', '.join(SCALES)}; got {row['scale']!r}"))
+    for name in ("n_eval", "seed"):
+        if isinstance(row[name], bool) or not isinstance(row[name], int) or row[name] < 0:
+            out.append((name, f"must be an int >= 0, got {row[name]!r}"))
+    if row["stderr"] is not None and (not _is_number(row["stderr"]) or row["stderr"] < 0):
+        out.append(("stderr", f"must be a number >= 0 or None, got {row['stderr']!r}"))
+    if row["parity"] not in (True, False, None):
+        out.append(("parity", f"must be True, False or None, got {row['parity']!r}"))
+    items = row["items"]
+    if items is not None:
+        bad = [k for k, v in items.items() if not _is_number(v)] if isinstance(items, dict) else None
+        if bad is None or bad:
+            out.append(("items", f"must be {{item id: number}} or None; bad entries: {bad if bad else type(items)}"))
+        elif row["status"] == "ok" and row["n_eval"] != len(items):
+            out.append(("items", f"holds {len(items)} items but n_eval is {row['n_eval']}"))
     return out
 
 
@@ -128,6 +168,10 @@ def _status_problems(row: dict) -> list[tuple[str, str]]:
         if not error:
             problems.append(("error", "a failed run must say why"))
         return problems
+    if row.get("scale") == "logprob":
+        if not _is_number(score) or score > 0.0:
+            return [("score", f"must be a number <= 0 for scale 'logprob' when status is 'ok', got {score!r}")]
+        return []
     if not _is_number(score) or not 0.0 <= score <= 1.0:
         return [("score", f"must be a number in [0, 1] when status is 'ok', got {score!r}")]
     return []
@@ -142,40 +186,62 @@ def _is_number(x) -> bool:
 
 @dataclass(frozen=True)
 class Cell:
-    """What the rows say about one (arm, fraction, task): the mean of its ok scores, or why it failed."""
+    """What the rows say about one (arm, fraction, task, metric): the mean of its distinct ok runs, or why it failed.
+
+    ``stderr`` is the run's item stderr for one run; for several runs (training seeds) the sd of their scores
+    / sqrt(runs), which holds item and seed noise both. ``n_eval`` is the eval items per run.
+    """
 
     score: float | None
     n_examples: int
     n_ok: int
     errors: tuple[str, ...]
+    stderr: float | None = None
+    n_eval: int = 0
 
     @property
     def failed(self) -> bool:
         return self.n_ok == 0
 
 
-def series(rows: list[dict], arm: str, task: str) -> dict[float | None, Cell]:
-    """``{fraction: Cell}`` for one arm on one task; several runs of a cell are averaged (ok ones only).
-
-    An arm the grid does not sweep has the one key None.
+def series(rows: list[dict], arm: str, task: str, metric: str = "accuracy") -> dict[float | None, Cell]:
+    """``{fraction: Cell}`` for one arm on one task and metric; runs of a cell are averaged (ok ones only), rows with
+    the same run id counting once. An arm the grid does not sweep has the one key None.
     """
     groups: dict[float | None, list[dict]] = {}
     for row in rows:
-        if row["arm"] == arm and row["task"] == task:
+        if row["arm"] == arm and row["task"] == task and row.get("metric", "accuracy") == metric:
             groups.setdefault(fraction_key(row["fraction"]), []).append(row)
-    out = {}
-    for fraction, group in groups.items():
-        ok = [r["score"] for r in group if r["status"] == "ok"]
-        errors = tuple(
-            f"run {r['run_id']}: {r['error']}" if r["run_id"] else r["error"] for r in group if r["status"] != "ok"
-        )
-        out[fraction] = Cell(
-            score=sum(ok) / len(ok) if ok else None,
-            n_examples=max(r["n_examples"] for r in group),
-            n_ok=len(ok),
-            errors=errors,
-        )
-    return out
+    return {fraction: _cell(group) for fraction, group in groups.items()}
+
+
+def _cell(group: list[dict]) -> Cell:
+    ok = list({r["run_id"]: r for r in group if r["status"] == "ok"}.values())
+    errors = tuple(
+        f"run {r['run_id']}: {r['error']}" if r["run_id"] else r["error"] for r in group if r["status"] != "ok"
+    )
+    scores = [r["score"] for r in ok]
+    if len(ok) == 1:
+        stderr = ok[0].get("stderr")
+    elif ok:
+        mean = sum(scores) / len(scores)
+        stderr = math.sqrt(sum((s - mean) ** 2 for s in scores) / (len(scores) - 1) / len(scores))
+    else:
+        stderr = None
+    return Cell(
+        score=sum(scores) / len(scores) if ok else None,
+        n_examples=max(r["n_examples"] for r in group),
+        n_ok=len(ok),
+        errors=errors,
+        stderr=stderr,
+        n_eval=max((r.get("n_eval", 0) for r in ok), default=0),
+    )
+
+
+def metrics_of(rows: list[dict], task: str) -> list[str]:
+    """The metrics the rows hold for ``task``, in METRICS order."""
+    seen = {r.get("metric", "accuracy") for r in rows if r["task"] == task}
+    return [m for m in METRICS if m in seen]
 
 
 def fraction_key(fraction: float | None) -> float | None:
