@@ -5,7 +5,9 @@
 and whether the answers agree; (b) training: the ``hf`` backend's tokens/s on SmolLM2-135M with the
 stock settings, length grouping and packing, beside TRL's defaults (gradient checkpointing on);
 (c) on CUDA only, the ``unsloth`` backend against plain transformers+peft+bitsandbytes QLoRA on a
-random-init model of a 7B Llama config (tokens/s, peak VRAM, MFU). Results: results/bench/.
+random-init model of a 7B Llama config (tokens/s, peak VRAM, MFU); (d) the engine's own rates on the same
+GGUF in one run: prefill tokens/s, dense (gold vs distractor) items/s batched with the prompt's KV cache
+copied vs one ``loglik`` call per candidate, and generated items/s. Results: results/bench/.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ EVAL_PROMPTS = 16
 EVAL_MAX_TOKENS = 48
 EVAL_BATCH = 8
 TRAIN_ROWS = 48
+DENSE_ITEMS = 24
 TRAIN_STEPS = 10
 
 
@@ -32,7 +35,8 @@ def main(out_dir: Path, skip_train: bool = False) -> dict:
     started = time.time()
     hw = env.choose("auto", "auto", "none")
     base = _base_model()
-    result = {"machine": _machine(hw), "eval": eval_bench(base), "train": None if skip_train else train_bench(base, hw)}
+    result = {"machine": _machine(hw), "eval": eval_bench(base), "engine": engine_bench(base["q8"])}
+    result["train"] = None if skip_train else train_bench(base, hw)
     result["gpu"] = gpu_bench() if hw.device == "cuda" else {"skipped": "no CUDA GPU on this machine"}
     result["wall_seconds"] = round(time.time() - started, 1)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -174,6 +178,70 @@ def _hf_generate(folder: Path, prompts: list[list[dict]], batch: int) -> dict:
 def _agreement(texts: list[str], reference: list[str]) -> str:
     same = sum(a.strip() == b.strip() for a, b in zip(texts, reference, strict=True))
     return f"{same}/{len(texts)}"
+
+
+def engine_bench(gguf: Path, n_items: int = DENSE_ITEMS, threads: int | None = None) -> dict:
+    """Prefill, dense scoring (batched + KV copy vs per-call) and generation on the same GGUF and prompts.
+
+    Items: the general task's dense items (prompt + gold + two distractors). Prefill tokens/s is
+    ``loglik`` on prompt + gold, one sequence a call (the rate that bounds any dense metric).
+    """
+    from kit.eval.engine import open_engine
+    from kit.eval.tasks import builtin_general
+
+    items, threads = builtin_general.dense_items(n_items, 0), threads or env.n_threads(None)
+    with open_engine(gguf, n_ctx=1024, n_threads=threads, batch_size=EVAL_BATCH) as engine:
+        requests = [(engine.prompt_ids(it["messages"]), [engine.segment_ids(c) for c in it["choices"]]) for it in items]
+        flat = [[tok for seg, _ in cand for tok in seg] for _, cands in requests for cand in cands]
+        engine.score_many(requests[:1], desc=None)  # warm-up: first-call allocations are not throughput
+
+        def prefill():
+            for prompt, cands in requests:
+                engine.loglik(prompt, [tok for seg, _ in cands[0] for tok in seg])
+
+        def batched():
+            engine.score_many(requests, desc="dense batched")
+
+        def per_call():
+            conts = iter(flat)
+            for prompt, cands in requests:
+                for _ in cands:
+                    engine.loglik(prompt, next(conts))
+
+        def generate():
+            engine.generate_many([p for p, _ in requests], EVAL_MAX_TOKENS, desc="generating")
+
+        seconds = {
+            name: _seconds(fn)
+            for name, fn in (("prefill", prefill), ("batched", batched), ("per_call", per_call), ("generate", generate))
+        }
+    prefill_tokens = sum(len(p) + len(c) for (p, _), c in zip(requests, flat[::3], strict=True))
+    n = len(items)
+    return {
+        "items": n,
+        "model": gguf.name,
+        "threads": threads,
+        "batch_size": EVAL_BATCH,
+        "rows": {
+            "prefill (loglik, prompt + gold, one sequence a call)": {
+                "tokens_per_s": round(prefill_tokens / seconds["prefill"], 1)
+            },
+            f"dense, batched with KV copy (score_many, batch {EVAL_BATCH})": {
+                "items_per_s": round(n / seconds["batched"], 2)
+            },
+            "dense, one loglik call per candidate": {"items_per_s": round(n / seconds["per_call"], 2)},
+            f"generation (generate_many, batch {EVAL_BATCH}, up to {EVAL_MAX_TOKENS} tokens)": {
+                "items_per_s": round(n / seconds["generate"], 2)
+            },
+        },
+        "seconds": {k: round(v, 2) for k, v in seconds.items()},
+    }
+
+
+def _seconds(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
 
 
 # --- (b) training ---------------------------------------------------------------------------------
@@ -337,6 +405,18 @@ def markdown(result: dict) -> str:
             f"| {name} | {r['tokens_per_s']} | {r['x_vs_chat_completion']} | {r['x_vs_transformers_b1']} | "
             f"{r['agree_with_chat_completion']} | {r['agree_with_transformers_b1']} |"
         )
+    if result.get("engine"):
+        en = result["engine"]
+        lines += [
+            "",
+            f"## Engine rates: {en['items']} general dense items on {en['model']}, {en['threads']} threads",
+            "",
+            "| what | rate |",
+            "| --- | ---: |",
+        ]
+        for name, r in en["rows"].items():
+            rate = f"{r['tokens_per_s']} tokens/s" if "tokens_per_s" in r else f"{r['items_per_s']} items/s"
+            lines.append(f"| {name} | {rate} |")
     if result["train"]:
         tr = result["train"]
         lines += [

@@ -58,12 +58,12 @@ def run_recipe(recipe: Recipe, results_dir: Path | None = None, planned: Planned
         "run_id": run.name,
         "run_dir": str(run),
         "profile": recipe.profile,
-        "grid": None if planned is None else {"arm": planned.arm, "fraction": planned.fraction},
+        "grid": None if planned is None else {"arm": planned.arm, "fraction": planned.fraction, "seed": planned.seed},
         "status": "ok",
         "scores": scores,
         "skipped_tasks": [t.task for t in recipe.eval.tasks if t.task not in scores],
         "baseline_scores": baseline,
-        "parity": {k: export["parity"][k] for k in ("passed", "matched", "total")},
+        "parity": {k: export["parity"].get(k) for k in ("passed", "matched", "near_ties", "total", "version")},
         "train": {k: v for k, v in metrics.items() if k != "loss_curve"},
         "data": manifest,
         "stages": [
@@ -78,6 +78,7 @@ def run_recipe(recipe: Recipe, results_dir: Path | None = None, planned: Planned
         ],
         "export": {"quant": recipe.export.quant, "gguf": export["gguf"], "gguf_bytes": export["gguf_bytes"]},
         "timings_s_this_invocation": timings,
+        "phase_seconds": phase_seconds(stages, export, scores),
         "resolved_recipe": resolved,
         "provenance": {
             **env.describe(hw),
@@ -193,6 +194,7 @@ def train_phase(run: Path) -> dict:
     if runs.is_done(out):
         return runs.read_json(out / "DONE.json")
     log.info("training in a worker process (log: %s)", run / "train.log")
+    started = time.perf_counter()
     cmd = [sys.executable, "-m", "kit.backends.worker", str(run)]
     with open(run / "train.log", "w") as logf:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
@@ -203,7 +205,26 @@ def train_phase(run: Path) -> dict:
         rc = proc.wait()
     if rc != 0:
         raise RunError(f"training failed (exit {rc}); the worker's output is in {run / 'train.log'}")
+    # The worker's start-up and model load are the part of a small run that is not training steps.
+    runs.write_json(run / "train_wall.json", {"worker_wall_seconds": round(time.perf_counter() - started, 2)})
     return runs.read_json(out / "DONE.json")
+
+
+def phase_seconds(stages: list[dict], export: dict, scores: dict) -> dict:
+    """What each phase of this run cost when it was computed (cached phases keep their first cost)."""
+    out: dict[str, float] = {}
+    for st in stages:
+        wall = st["dir"] / "train_wall.json"
+        steps = st["metrics"].get("train_seconds", 0.0)
+        prefix = "" if len(stages) == 1 else f"{st['name']}."
+        out[f"{prefix}train_steps"] = steps
+        if wall.is_file():
+            out[f"{prefix}train_worker_startup"] = round(runs.read_json(wall)["worker_wall_seconds"] - steps, 2)
+    out.update({f"export_{k}": v for k, v in export.get("phase_seconds", {}).items()})
+    for task, result in scores.items():
+        out[f"eval_{task}"] = result.get("seconds")
+        out[f"eval_{task}_dense"] = (result.get("dense") or {}).get("seconds")
+    return out
 
 
 def probe_prompts(run: Path, k: int) -> list[list[dict]]:
@@ -221,11 +242,16 @@ def export_phase(out: Path, base_path: str, adapter: Path | None, recipe: Recipe
     name = f"model-{spec.quant}.gguf"
     if not runs.is_done(out):
         threads = env.n_threads(recipe.eval.n_threads)
+        seconds: dict[str, float] = {}
         with runs.staging(out) as tmp:
             merged, f16 = tmp / "merged", tmp / "model-F16.gguf"
-            merge(base_path, adapter, merged, recipe.model.chat_template, _merge_dtype(hw))
-            convert(merged, f16, "f16")
-            parity = parity_check(merged, f16, probe_prompts(run, spec.parity_prompts), spec.parity_max_tokens, threads)
+            with _timed(seconds, "merge"):
+                merge(base_path, adapter, merged, recipe.model.chat_template, _merge_dtype(hw))
+            with _timed(seconds, "convert"):
+                convert(merged, f16, "f16")
+            with _timed(seconds, "parity"):
+                prompts = probe_prompts(run, spec.parity_prompts)
+                parity = parity_check(merged, f16, prompts, spec.parity_max_tokens, threads)
             if not parity["passed"]:
                 log.warning(
                     "parity check: %d/%d probes differ between transformers and the f16 GGUF",
@@ -233,18 +259,21 @@ def export_phase(out: Path, base_path: str, adapter: Path | None, recipe: Recipe
                     parity["total"],
                 )
             if spec.quant != "F16":
-                quantize(f16, tmp / name, spec.quant, threads)
+                with _timed(seconds, "quantize"):
+                    quantize(f16, tmp / name, spec.quant, threads)
                 f16.unlink()
             if not spec.keep_merged:
                 _rmtree(merged)
             runs.write_json(tmp / "parity.json", parity)
-            runs.mark_done(tmp, {"quant": spec.quant, "export": recipe.to_dict()["export"]})
+            done = {"quant": spec.quant, "export": recipe.to_dict()["export"], "phase_seconds": seconds}
+            runs.mark_done(tmp, done)
     gguf = out / name
     return {
         "dir": str(out),
         "gguf": str(gguf),
         "gguf_bytes": gguf.stat().st_size,
         "parity": runs.read_json(out / "parity.json"),
+        "phase_seconds": runs.read_json(out / "DONE.json").get("phase_seconds", {}),
     }
 
 
@@ -259,22 +288,14 @@ def eval_phase(export_dir: Path, gguf: Path, recipe: Recipe, label: str = "tuned
         if why:
             log.warning("skipping optional task %s: %s", spec.task, why)
             continue
-        settings = {
-            "task": spec.task,
-            "version": task.VERSION,
-            "n": spec.n,
-            "seed": recipe.eval.seed,
-            "n_ctx": recipe.eval.n_ctx_tokens,
-            "max_new_tokens": task.MAX_NEW_TOKENS,
-            "decoding": "greedy",
-            "batch_size": recipe.eval.batch_size,
-            **getattr(task, "cache_identity", dict)(),
-        }  # e.g. which judge model graded
-        out = export_dir / "eval" / f"{spec.task}-{runs.content_hash(settings)}"
-        if runs.is_done(out):
-            scores[spec.task] = runs.read_json(out / "DONE.json")
+        settings, out = eval_key(export_dir, task, spec, recipe)
+        dense = dense_plan(export_dir, task, spec, recipe)
+        if _has_metrics(out) and (dense is None or _has_metrics(dense[1])):
+            scores[spec.task] = with_dense(
+                runs.read_json(out / "DONE.json"), dense and runs.read_json(dense[1] / "DONE.json")
+            )
         else:
-            todo.append((spec, task, settings, out))
+            todo.append((spec, task, settings, out, dense))
     if todo:
         from kit.eval.cache import CompletionCache
 
@@ -284,16 +305,56 @@ def eval_phase(export_dir: Path, gguf: Path, recipe: Recipe, label: str = "tuned
             with open_engine(
                 gguf, n_ctx=recipe.eval.n_ctx_tokens, n_threads=threads, batch_size=recipe.eval.batch_size
             ) as engine:
-                for spec, task, settings, out in todo:
-                    scores[spec.task] = score_task(engine, cache, task, spec, settings, recipe.eval.seed, out, label)
+                for spec, task, settings, out, dense in todo:
+                    result = (
+                        runs.read_json(out / "DONE.json")
+                        if _has_metrics(out)
+                        else score_task(engine, cache, task, spec, settings, recipe.eval.seed, out, label)
+                    )
+                    dense_result = None
+                    if dense is not None:
+                        dense_settings, dense_out = dense
+                        dense_result = (
+                            runs.read_json(dense_out / "DONE.json")
+                            if _has_metrics(dense_out)
+                            else dense_task(engine, task, spec, dense_settings, dense_out, label)
+                        )
+                    scores[spec.task] = with_dense(result, dense_result)
         finally:
             cache.close()
     return scores
 
 
+def eval_key(export_dir: Path, task, spec, recipe: Recipe) -> tuple[dict, Path]:
+    """What decides a task's generation score on one GGUF, and the folder it is cached in (the plan asks too)."""
+    settings = {
+        "task": spec.task,
+        "version": task.VERSION,
+        "n": spec.n,
+        "seed": recipe.eval.seed,
+        "n_ctx": recipe.eval.n_ctx_tokens,
+        "max_new_tokens": task.MAX_NEW_TOKENS,
+        "decoding": "greedy",
+        "batch_size": recipe.eval.batch_size,
+        "n_threads": env.n_threads(recipe.eval.n_threads),
+        "results_format": RESULTS_FORMAT,
+        **getattr(task, "cache_identity", dict)(),  # e.g. which judge model graded
+    }
+    return settings, export_dir / "eval" / f"{spec.task}-{runs.content_hash(settings)}"
+
+
+def eval_done(export_dir: Path, spec, recipe: Recipe) -> bool:
+    """Whether every pass a task spec asks for (generation, dense) is cached for this export."""
+    task = get_task(spec.task)
+    _, out = eval_key(export_dir, task, spec, recipe)
+    dense = dense_plan(export_dir, task, spec, recipe)
+    return _has_metrics(out) and (dense is None or _has_metrics(dense[1]))
+
+
 def score_task(engine, cache, task, spec, settings: dict, seed: int, out: Path, label: str) -> dict:
     from kit.eval.cache import cached_chat_many
 
+    started = time.perf_counter()
     items = task.load_items(spec.n, seed)
     desc = f"{spec.task} [{label}]"
     generated = None
@@ -311,18 +372,121 @@ def score_task(engine, cache, task, spec, settings: dict, seed: int, out: Path, 
     if not scored:
         raise RunError(f"{spec.task}: none of the {len(records)} items could be scored (see the task's records)")
     result = {
+        "seconds": round(time.perf_counter() - started, 2),
         **settings,
         "score": round(sum(scored) / len(scored), 4),
         "n_items": len(records),
         "n_unscored": len(records) - len(scored),
         "n_generated": generated,  # the rest came from the completion cache
         "gguf": engine.path.name,
+        "metrics": generation_metrics(records, task.VERSION),
     }
     with runs.staging(out) as tmp:
         runs.write_jsonl(tmp / "items.jsonl", records)
         runs.mark_done(tmp, result)
     log.info("%s [%s]: %.3f on %d items", spec.task, label, result["score"], len(records))
     return result
+
+
+# Bumped when the eval result's shape changes (2: "metrics" with per-item values); part of every eval
+# cache key, so results written before are recomputed (their completions still come from the cache).
+RESULTS_FORMAT = 2
+
+
+def _has_metrics(out: Path) -> bool:
+    return runs.is_done(out) and "metrics" in runs.read_json(out / "DONE.json")
+
+
+def metric(per_item: dict[str, float], kind: str, scale: str, version: str) -> dict:
+    """One entry of a result's ``metrics``: mean, its standard error (ddof=1; 0.0 below 2 items), per item."""
+    import statistics
+
+    values = list(per_item.values())
+    stderr = statistics.stdev(values) / len(values) ** 0.5 if len(values) > 1 else 0.0
+    return {
+        "score": round(statistics.fmean(values), 6),
+        "stderr": round(stderr, 6),
+        "n": len(values),
+        "kind": kind,
+        "scale": scale,
+        "version": version,
+        "per_item": per_item,
+    }
+
+
+def generation_metrics(records: list[dict], version: str) -> dict:
+    """``accuracy`` (the task's per-item score) and, when the task reports it, ``assert_frac``."""
+    out = {}
+    for name, key in (("accuracy", "score"), ("assert_frac", "assert_frac")):
+        per_item = {r["id"]: float(r[key]) for r in records if r.get(key) is not None}
+        if per_item:
+            out[name] = metric(per_item, "generation", "unit", version)
+    return out
+
+
+def dense_plan(export_dir: Path, task, spec, recipe: Recipe) -> tuple[dict, Path] | None:
+    """The dense pass's settings and cached output folder, or None when the spec asks for none."""
+    n = getattr(spec, "dense_n", None)
+    if n is None:
+        return None
+    from kit.eval import dense
+    from kit.eval.engine import ENGINE_VERSION, SCORING_VERSION
+
+    settings = {
+        "task": spec.task,
+        "dense_version": f"{dense.VERSION}-{task.DENSE_VERSION}",
+        "dense_n": n,
+        "seed": recipe.eval.seed,
+        "engine": ENGINE_VERSION,
+        "scoring": SCORING_VERSION,
+        "n_ctx": recipe.eval.n_ctx_tokens,
+        "batch_size": recipe.eval.batch_size,  # batch composition can move scores slightly
+        "n_threads": env.n_threads(recipe.eval.n_threads),
+        "results_format": RESULTS_FORMAT,
+    }
+    return settings, export_dir / "eval" / f"{spec.task}-dense-{runs.content_hash(settings)}"
+
+
+def dense_task(engine, task, spec, settings: dict, out: Path, label: str) -> dict:
+    """Gold vs distractors, teacher-forced (kit.eval.dense); records in the pass's own items.jsonl."""
+    from kit.eval.dense import score_dense
+
+    started = time.perf_counter()
+    items = task.dense_items(settings["dense_n"], settings["seed"])
+    if not items:
+        raise RunError(f"{spec.task}: dense_items returned no items")
+    records = score_dense(engine, items, desc=f"{spec.task} dense [{label}]")
+    version = settings["dense_version"]
+    result = {
+        **settings,
+        "n_items": len(records),
+        "seconds": round(time.perf_counter() - started, 2),
+        "gguf": engine.path.name,
+        "metrics": {
+            "dense_rank": metric({r["id"]: r["dense_rank"] for r in records}, "dense", "unit", version),
+            "gold_logprob": metric({r["id"]: r["gold_logprob"] for r in records}, "dense", "logprob", version),
+        },
+    }
+    with runs.staging(out) as tmp:
+        runs.write_jsonl(tmp / "items.jsonl", records)
+        runs.mark_done(tmp, result)
+    log.info(
+        "%s dense [%s]: rank %.3f, gold log p %.3f on %d items",
+        spec.task,
+        label,
+        result["metrics"]["dense_rank"]["score"],
+        result["metrics"]["gold_logprob"]["score"],
+        len(records),
+    )
+    return result
+
+
+def with_dense(result: dict, dense_result: dict | None) -> dict:
+    """The task's result with the dense pass's metrics merged in (and its settings under ``dense``)."""
+    if dense_result is None:
+        return result
+    settings = {k: v for k, v in dense_result.items() if k not in ("metrics", "gguf", "task")}
+    return {**result, "metrics": {**result["metrics"], **dense_result["metrics"]}, "dense": settings}
 
 
 def baseline_phase(recipe: Recipe, hw: env.Hardware, base_path: str, run: Path) -> dict:

@@ -72,7 +72,7 @@ def plan(recipe: Recipe, speed: dict) -> list[PlanLine]:
             run = runs.run_dir(key)
             stages.append(StagePlan(name, run.name, examples, tokens, runs.is_done(run / "train")))
         # run is now the last stage's directory: the one that is exported and scored
-        scored = stages[-1].trained and all(_eval_done(run, resolved, t) for t in r.eval.tasks)
+        scored = stages[-1].trained and all(_eval_done(run, r, t) for t in r.eval.tasks)
         todo = [st for st in stages if not st.trained and st.run_id not in planned_stages]
         duplicate = stages[-1].run_id in planned_stages  # the same run under another tag: nothing more to do
         planned_stages.update(st.run_id for st in stages)
@@ -107,9 +107,10 @@ def mixture_examples(mixture) -> int | None:
     return total
 
 
-def _eval_done(run: Path, resolved: dict, task_spec) -> bool:
-    done = runs.export_dir(run, resolved["export"]) / "eval"
-    return done.is_dir() and any(runs.is_done(p) for p in done.glob(f"{task_spec.task}-*"))
+def _eval_done(run: Path, recipe: Recipe, task_spec) -> bool:
+    from kit.pipeline import eval_done
+
+    return eval_done(runs.export_dir(run, recipe.to_dict()["export"]), task_spec, recipe)
 
 
 def _estimate(recipe: Recipe, todo: list[StagePlan], speed: dict) -> float:
@@ -120,6 +121,7 @@ def _estimate(recipe: Recipe, todo: list[StagePlan], speed: dict) -> float:
 
 def measured_speed(profile: str) -> dict:
     """Throughput measured by this machine's finished runs (their summaries), else the defaults."""
+    profile = "gpu" if profile == "gpu" else "cpu"  # cpu-long runs on the same hardware as cpu
     tps, tpe, overhead, per_item = [], [], [], []
     for path in (runs.kit_home() / "runs").glob("*/train/DONE.json"):
         m = runs.read_json(path)
@@ -207,7 +209,7 @@ def run_sweep(recipe: Recipe, results_dir: Path | None = None) -> list[dict]:
 def failed_summary(planned: PlannedRun, exc: BaseException) -> dict:
     return {
         "recipe": planned.recipe.name,
-        "grid": {"arm": planned.arm, "fraction": planned.fraction},
+        "grid": {"arm": planned.arm, "fraction": planned.fraction, "seed": planned.seed},
         "status": "failed",
         "error": f"{type(exc).__name__}: {exc}",
         "traceback": traceback.format_exc(limit=8),
@@ -231,61 +233,65 @@ def _record_timing(summary: dict) -> None:
 
 
 def rows_of(summary: dict) -> list[dict]:
-    """Report rows (kit.report.rows) of one run summary: one per scored task, plus the base model's."""
+    """Report rows (kit.report.rows) of one run summary: one per scored (task, metric), plus the base model's.
+
+    A task result without ``metrics`` (an older summary) gives one ``accuracy`` row without per-item scores; a
+    failed run gives one failed ``accuracy`` row per task it was to be scored on.
+    """
     grid = summary.get("grid") or {"arm": "single", "fraction": None}
     common = {
         "recipe": summary["recipe"],
         "arm": grid["arm"],
         "fraction": grid["fraction"],
         "profile": summary["profile"],
+        "seed": grid.get("seed") or 0,
     }
     if summary["status"] != "ok":
+        failed = {"score": None, "status": "failed", "error": summary["error"], "run_id": "", "task_version": ""}
         return [
             {
                 **common,
+                **failed,
+                **_NO_METRIC,
                 "n_examples": summary.get("examples") or 0,
                 "task": task,
                 "ability": ability_of(task),
-                "score": None,
-                "status": "failed",
-                "error": summary["error"],
-                "run_id": "",
-                "task_version": "",
+                "parity": None,
             }
             for task in summary["tasks"]
         ]
-    rows = []
-    for task, s in summary["scores"].items():
-        rows.append(
-            {
-                **common,
-                "n_examples": summary["data"]["total"],
-                "task": task,
-                "ability": ability_of(task),
-                "score": s["score"],
-                "status": "ok",
-                "error": None,
-                "run_id": summary["run_id"],
-                "task_version": s["version"],
-            }
-        )
-    for task, s in (summary.get("baseline_scores") or {}).items():
-        rows.append(
-            {
-                **common,
-                "arm": "base",
-                "fraction": 0.0,
-                "n_examples": 0,
-                "task": task,
-                "ability": ability_of(task),
-                "score": s["score"],
-                "status": "ok",
-                "error": None,
-                "run_id": "base",
-                "task_version": s["version"],
-            }
-        )
+    parity = (summary.get("parity") or {}).get("passed")
+    run = {**common, "n_examples": summary["data"]["total"], "run_id": summary["run_id"], "parity": parity}
+    base = {**common, "arm": "base", "fraction": 0.0, "n_examples": 0, "run_id": "base", "parity": None, "seed": 0}
+    rows = [r for task, s in summary["scores"].items() for r in _task_rows(run, task, s)]
+    rows += [r for task, s in (summary.get("baseline_scores") or {}).items() for r in _task_rows(base, task, s)]
     return rows
+
+
+_NO_METRIC = {"metric": "accuracy", "scale": "unit", "n_eval": 0, "stderr": None, "items": None}
+
+
+def _task_rows(common: dict, task: str, result: dict) -> list[dict]:
+    """One row per metric of one task result (its ``metrics``), or one accuracy row when it has none."""
+    ok = {"task": task, "ability": ability_of(task), "status": "ok", "error": None, "task_version": result["version"]}
+    metrics = result.get("metrics")
+    if not metrics:
+        n = result.get("n_items") or 0
+        return [{**common, **ok, **_NO_METRIC, "score": result["score"], "n_eval": n}]
+    return [
+        {
+            **common,
+            **ok,
+            "task_version": m.get("version") or result["version"],
+            "metric": name,
+            "scale": m["scale"],
+            "score": m["score"],
+            "n_eval": m["n"],
+            "stderr": m.get("stderr"),
+            "items": m.get("per_item"),
+        }
+        for name, m in metrics.items()
+    ]
 
 
 def ability_of(task: str) -> str:
@@ -306,7 +312,7 @@ def stored_rows(recipe_name: str, results_dir: Path | None = None) -> list[dict]
 def _dedupe_base(rows: list[dict]) -> list[dict]:
     seen, out = set(), []
     for row in rows:
-        key = (row["arm"], row["fraction"], row["task"]) if row["arm"] == "base" else None
+        key = (row["fraction"], row["task"], row.get("metric")) if row["arm"] == "base" else None
         if key is None or key not in seen:
             out.append(row)
             if key:

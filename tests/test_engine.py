@@ -89,3 +89,93 @@ def test_completion_cache_never_regenerates_the_same_prompt_and_settings(tiny_f1
         longer, made_longer = cached_chat_many(engine, cache, prompts(3), 10)
     assert (made, made_again, made_longer) == (3, 0, 3)
     assert first == again and first != longer
+
+
+def scoring_requests(engine, n: int) -> list[tuple[list[int], list]]:
+    """n prompts, each with three candidates of unequal lengths and a mix of scored and unscored segments."""
+    out = []
+    for k, messages in enumerate(prompts(n)):
+        shared = engine.tokenize("Let me work it out step by step.")
+        out.append(
+            (
+                engine.prompt_ids(messages),
+                [
+                    [(shared, False), (engine.tokenize(f"\n#### {k + 2}"), True)],
+                    [(shared, False), (engine.tokenize(f"\n#### {k + 13} apples"), True)],
+                    [(engine.tokenize(" Sure."), True), (shared, True), (engine.tokenize("\n#### 7"), False)],
+                ],
+            )
+        )
+    return out
+
+
+def test_score_candidates_equals_loglik_on_the_same_ids(tiny_f16):
+    from kit.eval.engine import open_engine
+
+    with open_engine(tiny_f16 / "model-F16.gguf", n_ctx=512, n_threads=N_THREADS, batch_size=4) as engine:
+        prompt = engine.prompt_ids(prompts(1)[0])
+        conts = [engine.tokenize("The answer is 42.\n#### 42"), engine.generate_ids(prompt, 5)]
+        ours = engine.score_candidates(prompt, [[(c, True)] for c in conts])
+        reference = [engine.loglik(prompt, c) for c in conts]
+    for score, (lp, greedy), cont in zip(ours, reference, conts, strict=True):
+        assert abs(score.logprob - lp) < 1e-4 and score.n_scored == len(cont) and score.greedy == greedy
+    assert [s.greedy for s in ours] == [False, True]
+
+
+def test_unscored_segments_are_excluded_but_still_condition_the_scored_ones(tiny_f16):
+    from kit.eval.engine import open_engine
+
+    with open_engine(tiny_f16 / "model-F16.gguf", n_ctx=512, n_threads=N_THREADS, batch_size=2) as engine:
+        prompt = engine.prompt_ids(prompts(1)[0])
+        head, tail = engine.tokenize("Step one."), engine.tokenize(" #### 5")
+        (split,) = engine.score_candidates(prompt, [[(head, False), (tail, True)]])
+        (whole,) = engine.score_candidates(prompt, [[(head + tail, True)]])
+        (head_only,) = engine.score_candidates(prompt, [[(head, True)]])
+        with_head, _ = engine.loglik(prompt, head + tail)
+    assert split.n_scored == len(tail) and whole.n_scored == len(head + tail)
+    assert abs(split.logprob - (with_head - head_only.logprob)) < 1e-4
+    assert abs(whole.logprob - with_head) < 1e-4
+
+
+def test_batched_scoring_with_kv_copy_equals_one_at_a_time_and_a_cold_prefill(tiny_f16):
+    from kit.eval.engine import open_engine
+
+    gguf = tiny_f16 / "model-F16.gguf"
+    with open_engine(gguf, n_ctx=512, n_threads=N_THREADS, batch_size=7) as engine:  # 2 prompts per group, 1 left
+        requests = scoring_requests(engine, 5)
+        batched = engine.score_many(requests, desc="test")
+        cold = [  # each candidate prefilled from scratch with its prompt, scored by the unscored-aware difference
+            [_cold_score(engine, prompt, cand) for cand in candidates] for prompt, candidates in requests
+        ]
+    with open_engine(gguf, n_ctx=512, n_threads=N_THREADS, batch_size=1) as engine:
+        single = [engine.score_candidates(prompt, candidates) for prompt, candidates in requests]
+    with open_engine(gguf, n_ctx=512, n_threads=N_THREADS, batch_size=2) as engine:  # 3 candidates > 2 slots
+        rounds = engine.score_many(requests, desc=None)
+    for got in (single, rounds, cold):
+        for a_item, b_item in zip(batched, got, strict=True):
+            for a, b in zip(a_item, b_item, strict=True):
+                assert abs(a.logprob - b.logprob) < 1e-4 and a.n_scored == b.n_scored, (a, b)
+
+
+def _cold_score(engine, prompt: list[int], candidate) -> tuple[float, int]:
+    """A candidate's scored log-prob from plain ``loglik`` calls, one cold prefill per scored segment."""
+    from kit.eval.engine import CandidateScore
+
+    total, n, before = 0.0, 0, []
+    for ids, scored in candidate:
+        if scored and ids:
+            upto, _ = engine.loglik(prompt, before + ids)
+            prior = engine.loglik(prompt, before)[0] if before else 0.0
+            total, n = total + upto - prior, n + len(ids)
+        before = before + ids
+    return CandidateScore(total, n, False)
+
+
+def test_segment_ids_append_the_templates_end_of_turn_token(tiny_f16):
+    from kit.eval.engine import open_engine
+
+    with open_engine(tiny_f16 / "model-F16.gguf", n_ctx=512, n_threads=N_THREADS) as engine:
+        eot = engine.end_of_turn()
+        segs = engine.segment_ids([{"text": "Hello", "scored": False}, {"text": " world", "scored": True}])
+        assert engine.llm.detokenize(eot, special=True).decode() == "<|im_end|>"
+        assert segs == [(engine.tokenize("Hello"), False), (engine.tokenize(" world") + eot, True)]

@@ -79,6 +79,8 @@ def cached_chat_many(
         "batch_size": engine.batch_size,
         "n_ctx": engine.n_ctx,
         "decoding": "greedy",
+        # llama.cpp splits its sums across threads, so a thread count can move a near-tie
+        "n_threads": engine.n_threads,
     }
     keys = [CompletionCache.key(model, p, settings) for p in ids]
     have = cache.get_many(keys)

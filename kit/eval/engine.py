@@ -7,6 +7,9 @@ token. With ``batch_size > 1`` many prompts decode at once (continuous batching:
 call advances every active sequence; a finished sequence's slot takes the next prompt). Greedy
 results can depend slightly on batch composition with quantized models, so recipes fix the batch
 size and it is part of every cache key; ``batch_size=1`` is the exact one-at-a-time mode.
+Teacher-forced scoring (``score_many``) prefills each prompt once into one sequence, copies that
+sequence's KV cache to the other candidates' sequences (``llama_memory_seq_cp``) and decodes every
+candidate's continuation together, packing as many prompts as the sequence slots allow.
 ``n_threads`` is always set (llama-cpp-python otherwise uses half the cores), all layers go to the
 GPU when CUDA is there, and everything is closed explicitly (the destructors fail at exit).
 """
@@ -18,12 +21,24 @@ import math
 from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 from tqdm import tqdm
 
 from kit.env import cuda_available
 
 ENGINE_VERSION = "2"  # bumped when decoding itself changes; part of the completion cache key
+SCORING_VERSION = "1"  # bumped when teacher-forced scoring changes; part of the dense cache key
+
+# A candidate continuation: segments of token ids, each counted in the score or not.
+Segment = tuple[list[int], bool]
+Candidate = list[Segment]
+
+
+class CandidateScore(NamedTuple):
+    logprob: float  # sum of log p over the scored tokens (nats)
+    n_scored: int  # how many tokens were scored
+    greedy: bool  # every scored token is the greedy (argmax) choice
 
 
 class Engine:
@@ -54,6 +69,7 @@ class Engine:
         self._vocab = self.llm._model.vocab
         self._is_eog = llama_cpp.llama_vocab_is_eog
         self._multi: _MultiSeq | None = None
+        self._end_of_turn: list[int] | None = None
 
     # --- prompts and text -------------------------------------------------------------------
 
@@ -119,6 +135,62 @@ class Engine:
     def loglik(self, prompt: list[int], continuation: list[int]) -> tuple[float, bool]:
         """Sum of log p(continuation | prompt), and whether greedy decoding would produce it."""
         return self.multi().loglik(prompt, continuation)
+
+    def score_candidates(self, prompt: list[int], candidates: list[Candidate]) -> list[CandidateScore]:
+        """Teacher-forced scores of each candidate continuation of one prompt (see ``score_many``)."""
+        return self.score_many([(prompt, candidates)], desc=None)[0]
+
+    def score_many(
+        self, requests: list[tuple[list[int], list[Candidate]]], desc: str | None = "scoring"
+    ) -> list[list[CandidateScore]]:
+        """For each (prompt ids, candidates): the scores of its candidates, in order.
+
+        Only tokens of scored segments count, each conditioned on the prompt and every earlier segment.
+        Each prompt is prefilled once and its KV cache copied to its candidates' sequences; with
+        ``batch_size=1`` the candidates take turns in one sequence, the prompt kept between them.
+        """
+        results: list[list[CandidateScore] | None] = [None] * len(requests)
+        with tqdm(total=len(requests), desc=desc or "scoring", unit="item", leave=False, disable=desc is None) as bar:
+
+            def done(i: int, scores: list[CandidateScore]) -> None:
+                results[i] = scores
+                bar.update()
+
+            self.multi().score(requests, done)
+        return results  # type: ignore[return-value]
+
+    def segment_ids(self, segments: list[dict]) -> Candidate:
+        """``[{"text", "scored"}, ...]`` as token segments, the end-of-turn token appended to the last one.
+
+        Each segment is tokenized on its own (not the joined reply), so that segments shared by gold and
+        distractors have identical ids and only the changed spans differ; a segment boundary should sit
+        where the tokenizer would split anyway (before a space), which the dense builders ensure.
+        """
+        if not segments:
+            raise ValueError("a candidate needs at least one segment")
+        out = [(self.tokenize(s["text"]), bool(s["scored"])) for s in segments]
+        last_ids, last_scored = out[-1]
+        out[-1] = (last_ids + self.end_of_turn(), last_scored)
+        return out
+
+    def end_of_turn(self) -> list[int]:
+        """The tokens that close an assistant turn in this model's chat template, up to its end-of-generation token.
+
+        Found by rendering an assistant message through the GGUF's template (ChatML: ``<|im_end|>``), so it
+        holds for any template; what the template adds after that token (a newline, the next turn) is
+        never generated, so it is not scored.
+        """
+        if self._end_of_turn is None:
+            mark = "\u2063kit-end-of-turn-probe\u2063"
+            text = self.formatter(messages=[{"role": "user", "content": "Hi"}, {"role": "assistant", "content": mark}])
+            if mark not in text.prompt:
+                raise ValueError(f"{self.path}: the chat template does not render an assistant message")
+            tail = self.tokenize(text.prompt.split(mark, 1)[1])
+            ends = [i for i, tok in enumerate(tail) if self._is_eog(self._vocab, tok)]
+            if not ends:
+                raise ValueError(f"{self.path}: the chat template closes an assistant turn without an end token")
+            self._end_of_turn = tail[: ends[0] + 1]
+        return self._end_of_turn
 
     def choice_logprobs(self, prompt: list[int], choices: list[int]) -> list[float]:
         """log p(next token = c | prompt) for each candidate token (A/B/C/D...), over the full vocabulary."""
@@ -255,6 +327,113 @@ class _MultiSeq:
                 total += float(row[target])
                 greedy = greedy and int(row.argmax()) == target
         return total, greedy
+
+    # teacher-forced scoring ----------------------------------------------------------------
+    def score(
+        self,
+        requests: list[tuple[list[int], list[Candidate]]],
+        done: Callable[[int, list[CandidateScore]], None],
+    ) -> None:
+        """Score requests in groups that fit the sequence slots (one slot per candidate of each prompt)."""
+        for i, (prompt, candidates) in enumerate(requests):
+            self._check_request(i, prompt, candidates)
+        queue = deque(range(len(requests)))
+        while queue:
+            group, used = [], 0
+            while queue and (not group or used + min(len(requests[queue[0]][1]), self.n_seq) <= self.n_seq):
+                i = queue.popleft()
+                group.append((i, used))
+                used += min(len(requests[i][1]), self.n_seq)
+            for i, scores in self._score_group(requests, group).items():
+                done(i, scores)
+
+    def _check_request(self, i: int, prompt: list[int], candidates: list[Candidate]) -> None:
+        if not prompt or not candidates:
+            raise ValueError(f"scoring request {i} needs a non-empty prompt and at least one candidate")
+        for c, cand in enumerate(candidates):
+            n = len(prompt) + sum(len(ids) for ids, _ in cand)
+            if n > self.n_ctx_seq:
+                raise ValueError(f"scoring request {i}, candidate {c}: {n} tokens do not fit n_ctx={self.n_ctx_seq}")
+
+    def _score_group(self, requests, group: list[tuple[int, int]]) -> dict[int, list[CandidateScore]]:
+        """Prefill every prompt of the group at once, then its candidates, a slot-full at a time."""
+        first_rows = self._prefill_many([(requests[i][0], base) for i, base in group])
+        out = {}
+        rounds = max(-(-len(requests[i][1]) // self.n_seq) for i, _ in group)
+        for r in range(rounds):
+            jobs = []  # (request, candidate index, sequence)
+            for (i, base), row in zip(group, first_rows, strict=True):
+                prompt, candidates = requests[i]
+                chunk = range(r * self.n_seq, min(len(candidates), (r + 1) * self.n_seq))
+                if not chunk:
+                    continue
+                if r:  # the prompt stays in the base sequence; drop the last round's continuation
+                    self.L.llama_memory_seq_rm(self.mem, base, len(prompt), -1)
+                for k, c in enumerate(chunk):
+                    if k:
+                        self.L.llama_memory_seq_rm(self.mem, base + k, -1, -1)
+                        self.L.llama_memory_seq_cp(self.mem, base, base + k, -1, -1)
+                    jobs.append((i, c, base + k, row))
+            for (i, c, _, _), score in zip(jobs, self._continue_many(requests, jobs), strict=True):
+                out.setdefault(i, [None] * len(requests[i][1]))[c] = score
+        return out
+
+    def _prefill_many(self, prompts: list[tuple[list[int], int]]) -> list:
+        """Each prompt into its own sequence, all in as few decode calls as the batch allows; returns the
+        log-softmax at each prompt's last token (what predicts the first continuation token)."""
+        for _, seq in prompts:
+            self.L.llama_memory_seq_rm(self.mem, seq, -1, -1)
+        tokens = [
+            (tok, p, seq, k if p == len(ids) - 1 else None)
+            for k, (ids, seq) in enumerate(prompts)
+            for p, tok in enumerate(ids)
+        ]
+        rows: list = [None] * len(prompts)
+        for start in range(0, len(tokens), self.n_batch):
+            self._clear_batch()
+            last = {}
+            for tok, p, seq, k in tokens[start : start + self.n_batch]:
+                bi = self._add(tok, p, seq, k is not None)
+                if k is not None:
+                    last[k] = bi
+            self._decode()
+            for k, bi in last.items():
+                rows[k] = self._log_softmax_at(bi)
+        return rows
+
+    def _continue_many(self, requests, jobs: list[tuple]) -> list[CandidateScore]:
+        """Decode every job's continuation (after its prompt, already in its sequence) and score it.
+
+        The first continuation token is scored from the prompt's last row; token t + 1 from the logits at
+        token t, asked for only where t + 1 is scored. The last token itself is never decoded.
+        """
+        totals = [[0.0, 0, True] for _ in jobs]
+
+        def take(j: int, row, target: int) -> None:
+            totals[j][0] += float(row[target])
+            totals[j][1] += 1
+            totals[j][2] = totals[j][2] and int(row.argmax()) == target
+
+        tokens = []  # (token, position, sequence, job, next token if it is scored)
+        for j, (i, c, seq, first_row) in enumerate(jobs):
+            prompt, candidates = requests[i]
+            ids = [tok for seg, _ in candidates[c] for tok in seg]
+            scored = [flag for seg, flag in candidates[c] for _ in seg]
+            if ids and scored[0]:
+                take(j, first_row, ids[0])
+            for t in range(len(ids) - 1):
+                tokens.append((ids[t], len(prompt) + t, seq, j, ids[t + 1] if scored[t + 1] else None))
+        for start in range(0, len(tokens), self.n_batch):
+            self._clear_batch()
+            wanted = []
+            for tok, pos, seq, j, target in tokens[start : start + self.n_batch]:
+                bi = self._add(tok, pos, seq, target is not None)
+                if target is not None:
+                    wanted.append((bi, j, target))
+            self._decode()
+            for bi, j, target in wanted:
+                take(j, self._log_softmax_at(bi), target)
+        return [CandidateScore(lp, n, greedy and n > 0) for lp, n, greedy in totals]
 
     def next_logprobs(self, prompt: list[int], choices: list[int]) -> list[float]:
         self._prefill(prompt, 0)

@@ -170,18 +170,112 @@ def _count_words(text: str) -> int:
 
 def make_instruction(seed: int, i: int) -> tuple[str, str, list[dict]]:
     """Candidate i for ``seed``: (user prompt, a response meeting every constraint, the constraints)."""
+    prompt, response, constraints, _, _ = _compose(seed, i)
+    return prompt, response, constraints
+
+
+def _compose(seed: int, i: int) -> tuple[str, str, list[dict], str, list[str]]:
+    """make_instruction's candidate plus what built its response (the topic and body sentences)."""
     rng = random.Random(f"general:{seed}:{i}")
     topic = rng.choice(TOPICS)
     kinds = _pick_kinds(rng)
     params = {k: _params(k, kinds, rng) for k in kinds}
-    response = _render(_body(topic, params, rng), params)
+    body = _body(topic, params, rng)
+    response = _render(body, params)
     if "max_words" in params:
         # The limit leaves some slack over this response, rounded up to a multiple of 10.
         params["max_words"]["n"] = -(-(_count_words(response) + rng.randint(0, 12)) // 10) * 10
     constraints = [params[k] for k in kinds]
     task = rng.choice(TASKS).format(topic=topic)
     prompt = " ".join([_capitalize(task), *(_instruction(c) for c in constraints)])
-    return prompt, response, constraints
+    return prompt, response, constraints, topic, body
+
+
+# --- dense items: the gold response with one constraint broken -------------------------------------------
+
+DENSE_VERSION = "1"
+FILLER = ("and", "it", "also", "matters", "a", "great", "deal", "in", "many", "small", "ways")
+
+
+def eval_variants(seed: int):
+    """Every eval instruction in order, as (id, prompt, gold response, constraints, variants), where
+    ``variants[k]`` lists responses that should break constraint k only (the task's verifiers check that).
+
+    Each break is as local as the kind allows: a keyword swapped, another start word or end phrase, one
+    capital letter, one comma put back, one quotation mark dropped, a bullet unmarked, dropped or added, a
+    sentence added or dropped, words added past the limit, the JSON key renamed or its brace dropped.
+    """
+    for item_id, prompt, gold, constraints, topic, body in draw_distinct(_compose, 10**9, seed, "eval", "general"):
+        params = {c["kind"]: c for c in constraints}
+        variants = [[v for v in _breaks(c, gold, body, params, topic) if v != gold] for c in constraints]
+        yield item_id, prompt, gold, constraints, variants
+
+
+def _breaks(c: dict, gold: str, body: list[str], params: dict[str, dict], topic: str) -> list[str]:
+    kind = c["kind"]
+    if kind == "keywords":
+        spare = next(w for w in KEYWORDS if w not in c["words"] and w not in gold.lower())
+        return [_render([body[0].replace(f" {w} ", f" {spare} ", 1), *body[1:]], params) for w in c["words"]]
+    if kind == "start_word":
+        old = c["word"]
+        return [_render([body[0].replace(old, w, 1), *body[1:]], params) for w in START_WORDS if w != old][:2]
+    if kind == "end_phrase":
+        others = [ph for ph in END_PHRASES if ph != c["phrase"]][:2]
+        return [_render(body, {**params, "end_phrase": {**c, "phrase": ph}}) for ph in others]
+    if kind == "json_answer":
+        return [_render(body, {**params, "json_answer": {**c, "key": "response"}}), gold[:-1]]
+    if kind in ("bullets", "sentences"):
+        out = [_render([*body, _extra_sentence(topic, body)], params)]
+        if len(body) > 1:
+            out.append(_render(body[:-1], params))
+        if kind == "bullets":
+            out.insert(0, _unmark_last_bullet(gold))
+        return out
+    if kind == "lowercase":
+        starts = [m.start() for m in re.finditer(r"(?:^|[.!?]\s+)\W*([a-z])", gold)]
+        return [_upper_first_from(gold, at) for at in starts[:2]]
+    if kind == "no_commas":
+        with_commas = _render(body, {k: v for k, v in params.items() if k != "no_commas"})
+        commas = [k for k, ch in enumerate(with_commas) if ch == ","]
+        out = [_keep_comma(with_commas, at) for at in (commas[:1] + commas[-1:])[: len(set(commas))]]
+        first_word = re.search(r"[A-Za-z0-9]+(?= )", gold)  # a word before a space: never inside JSON syntax
+        return [*out, gold[: first_word.end()] + "," + gold[first_word.end() :]]
+    if kind == "quoted":
+        return [gold[:-1], gold[1:]]
+    if kind == "max_words":
+        longer = list(body)
+        while _count_words(_render(longer, params)) <= c["n"]:
+            longer.append(_extra_sentence(topic, longer))
+        padded, k = body[-1], 0
+        while _count_words(_render([*body[:-1], padded], params)) <= c["n"]:
+            padded = f"{padded[:-1]} {FILLER[k % len(FILLER)]}{padded[-1]}"
+            k += 1
+        return [_render(longer, params), _render([*body[:-1], padded], params)]
+    raise ValueError(f"no dense distractor for constraint kind {kind!r}")
+
+
+def _extra_sentence(topic: str, body: list[str]) -> str:
+    """A sentence template the body does not use yet (a new sentence, never a repeated one)."""
+    for template in SENTENCES:
+        for aspect in ASPECTS:
+            sentence = _capitalize(template.format(topic=topic, aspect=aspect))
+            if sentence not in body:
+                return sentence
+    raise ValueError(f"no unused sentence left for {topic!r}")
+
+
+def _unmark_last_bullet(text: str) -> str:
+    at = text.rfind("\n- ")
+    return text[:at] + "\n" + text[at + 3 :] if at >= 0 else text[2:]
+
+
+def _upper_first_from(text: str, at: int) -> str:
+    m = re.compile(r"[a-z]").search(text, at)
+    return text[: m.start()] + m.group().upper() + text[m.end() :]
+
+
+def _keep_comma(with_commas: str, at: int) -> str:
+    return with_commas[:at].replace(",", "") + "," + with_commas[at + 1 :].replace(",", "")
 
 
 def _instructions(n: int, seed: int, split: str):
