@@ -61,6 +61,9 @@ def stage_keys(resolved: dict, backend: str, dtype: str) -> list[tuple[str, dict
     by_name: dict[str, dict] = {}
     for stage in stages:
         data = {"mixture": canonical(stage["mixture"]), "seed": resolved["data"]["seed"]}
+        generators = generator_versions(stage["mixture"])
+        if generators:  # a built-in generator's rows change with its VERSION, so its runs must too
+            data["generators"] = generators
         if stage["replay_stage"]:
             data["replay"] = {
                 "stage": content_hash(by_name[stage["replay_stage"]]),
@@ -77,6 +80,14 @@ def stage_keys(resolved: dict, backend: str, dtype: str) -> list[tuple[str, dict
         keys.append((stage["name"], key))
         by_name[stage["name"]] = key
     return keys
+
+
+def generator_versions(mixture: list) -> dict[str, str]:
+    """{built-in source: its generator's VERSION} for the mixture's built-in entries."""
+    from kit.data.builtin import get_generator
+
+    names = sorted({e["source"].split(":", 1)[1] for e in mixture if e["source"].startswith("builtin:")})
+    return {f"builtin:{name}": get_generator(name).VERSION for name in names}
 
 
 def canonical(mixture: list) -> list:

@@ -8,12 +8,13 @@ from fractions import Fraction
 
 import pytest
 
-from kit.data.builtin import general, get_generator, math, split_of
+from kit.data.builtin import general, get_generator, math, math_easy, split_of
 from kit.data.schema import validate_row
 from kit.eval import verifiers
-from kit.eval.tasks import builtin_general, builtin_math, math_answer
+from kit.eval.tasks import builtin_general, builtin_math, builtin_math_easy, get_task, math_answer
 
-GENERATORS = [math, general]
+GENERATORS = [math, math_easy, general]
+MATH_TASKS = [builtin_math, builtin_math_easy]
 
 
 def user_text(row: dict) -> str:
@@ -52,12 +53,12 @@ def test_items_are_distinct_valid_rows_in_their_own_split(gen):
     assert all(item["messages"][-1]["role"] == "user" and item["task"] == gen.TASK for item in items)
 
 
-def test_math_split_is_decided_by_the_question_alone():
-    for row in math.generate_train(200, seed=9):
-        question = user_text(row).removesuffix("\n" + math.ANSWER_INSTRUCTION)
-        assert split_of(question) == "train"
-    for item in math.generate_eval(50, seed=9):
-        assert split_of(user_text(item).removesuffix("\n" + math.ANSWER_INSTRUCTION)) == "eval"
+@pytest.mark.parametrize("gen", [math, math_easy], ids=lambda g: g.__name__)
+def test_math_split_is_decided_by_the_question_alone(gen):
+    for row in gen.generate_train(200, seed=9):
+        assert split_of(user_text(row).removesuffix(gen.prompt(""))) == "train"
+    for item in gen.generate_eval(50, seed=9):
+        assert split_of(user_text(item).removesuffix(gen.prompt(""))) == "eval"
 
 
 def test_math_item_space_is_large():
@@ -85,13 +86,91 @@ def test_math_solution_steps_are_true_and_the_last_result_is_the_answer():
         assert math.ANSWER_INSTRUCTION in user_text(row)
 
 
-def test_math_eval_reference_equals_the_hash_number_of_the_items_solution():
-    solutions = {math.prompt(q): s for q, s, _ in (math.make_problem(seed=4, i=i) for i in range(2000))}
-    items = builtin_math.load_items(100, seed=4)
+@pytest.mark.parametrize("gen, task", [(math, builtin_math), (math_easy, builtin_math_easy)], ids=["math", "easy"])
+def test_math_eval_reference_equals_the_hash_number_of_the_items_solution(gen, task):
+    solutions = {gen.prompt(q): s for q, s, _ in (gen.make_problem(seed=4, i=i) for i in range(2000))}
+    items = task.load_items(100, seed=4)
     for item in items:
         reference = item["reference"]["answer"]
         assert isinstance(reference, int)
         assert math_answer.extract_answer(solutions[user_text(item)]) == str(reference)
+
+
+def test_easy_math_is_two_true_steps_with_every_number_below_100():
+    for row in math_easy.generate_train(600, seed=1):
+        question, solution = user_text(row), row["messages"][1]["content"]
+        *steps, last = solution.splitlines()
+        assert len(steps) == 2 and re.fullmatch(r"#### \d+", last), solution
+        previous = None
+        for step in steps:
+            a, op, b, c = re.fullmatch(r"(\d+) ([-+x]) (\d+) = (\d+)", step).groups()
+            a, b, c = int(a), int(b), int(c)
+            assert {"+": a + b, "-": a - b, "x": a * b}[op] == c and previous in (None, a), solution
+            previous = c
+        assert previous == int(last.removeprefix("#### "))
+        numbers = [int(x) for x in re.findall(r"\d+", question.removesuffix(math_easy.prompt("")) + solution)]
+        assert all(0 <= x < math_easy.LIMIT for x in numbers), (question, solution)
+
+
+def test_easy_math_has_several_templates_each_with_many_variants():
+    assert len(math_easy.TEMPLATES) >= 5
+    for template in math_easy.TEMPLATES:
+        assert len({template(random.Random(k))[0] for k in range(300)}) > 250, template.__name__
+
+
+def test_easy_math_item_space_holds_every_pool_the_recipes_ask_for():
+    questions = {math_easy.make_problem(seed=0, i=i)[0] for i in range(20000)}
+    assert len(questions) > 19000
+
+
+def test_easy_math_answers_are_short_and_asked_for_in_builtin_maths_format():
+    for row in math_easy.generate_train(200, seed=0):
+        assert len(row["messages"][1]["content"]) <= 40
+        assert user_text(row).endswith(math.ANSWER_INSTRUCTION + " For example, the last line could be '#### 7'.")
+
+
+# --- dense items -----------------------------------------------------------------------------------------
+
+
+def text_of(choice: list[dict]) -> str:
+    return "".join(segment["text"] for segment in choice)
+
+
+@pytest.mark.parametrize("task", MATH_TASKS, ids=lambda t: t.__name__)
+def test_math_dense_gold_is_the_training_solution_and_distractors_differ_only_in_scored_result_digits(task):
+    gen = math if task is builtin_math else math_easy
+    solutions = {gen.prompt(q): (s, a) for q, s, a in (gen.make_problem(seed=2, i=i) for i in range(3000))}
+    items = task.dense_items(60, seed=2)
+    assert [i["id"] for i in items] == [i["id"] for i in task.load_items(60, seed=2)]
+    for item in items:
+        solution, answer = solutions[user_text(item)]
+        gold, *wrong = item["choices"]
+        assert text_of(gold) == solution and len(wrong) == 2
+        scored = [s["text"] for s in gold if s["scored"]]
+        assert scored == [str(answer), str(answer)] and gold[-1]["scored"]
+        values = set()
+        for choice in wrong:
+            assert [s["scored"] for s in choice] == [s["scored"] for s in gold]
+            assert [s["text"] for s in choice if not s["scored"]] == [s["text"] for s in gold if not s["scored"]]
+            numbers = {s["text"] for s in choice if s["scored"]}
+            assert len(numbers) == 1 and numbers.pop().isdigit()
+            assert math_answer.extract_answer(text_of(choice)) not in (None, str(answer))
+            values.add(math_answer.extract_answer(text_of(choice)))
+        assert len(values) == 2
+
+
+@pytest.mark.parametrize("task", MATH_TASKS, ids=lambda t: t.__name__)
+def test_math_dense_items_are_deterministic_nested_and_versioned(task):
+    assert task.dense_items(10, seed=3) == task.dense_items(30, seed=3)[:10]
+    assert task.dense_items(10, seed=3) != task.dense_items(10, seed=4)
+    assert isinstance(task.DENSE_VERSION, str) and get_task(task.__name__.rsplit(".", 1)[1]) is task
+
+
+def test_math_dense_prefers_an_operator_slip_for_the_wrong_result():
+    choices = math.dense_choices("12 + 5 = 17\n17 - 3 = 14\n#### 14", "k")
+    assert [s["text"] for s in choices[1] if s["scored"]] == ["20", "20"]  # 17 + 3: the operator confused
+    with pytest.raises(ValueError, match="not the '#### N' answer"):
+        math.dense_choices("12 + 5 = 17\n#### 18", "k")
 
 
 def test_every_general_training_response_meets_all_its_constraints():
@@ -128,5 +207,6 @@ def test_general_counts_words_like_the_verifier():
 
 def test_generators_are_found_by_name():
     assert get_generator("math") is math and get_generator("general") is general
+    assert get_generator("math_easy") is math_easy and get_task("builtin_math_easy") is builtin_math_easy
     with pytest.raises(KeyError, match="did you mean 'math'"):
         get_generator("maths")

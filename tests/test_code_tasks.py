@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import random
 import re
+import signal
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from kit.data.builtin import code, split_of
+from kit.data.builtin import code, code_easy, get_generator, split_of
 from kit.data.schema import message_problem
 from kit.eval.code_extract import extract_code
-from kit.eval.tasks import builtin_code, get_task, humaneval
+from kit.eval.tasks import ABILITIES, builtin_code, builtin_code_easy, get_task, humaneval
 
 # --- extract_code -------------------------------------------------------------------------------------
 
@@ -49,9 +50,9 @@ def test_extract_returns_a_bare_function_body_unchanged():
 # --- kit.data.builtin.code ----------------------------------------------------------------------------
 
 
-def _first_task_of_each_family(per_family: int) -> list[code.CodeTask]:
+def _first_task_of_each_family(per_family: int, families=code.FAMILIES) -> list[code.CodeTask]:
     tasks = []
-    for family in code.FAMILIES:
+    for family in families:
         rng, found = random.Random(family.__name__), []
         while len(found) < per_family:
             task = code.build_task(family(rng))
@@ -109,11 +110,139 @@ def test_the_task_space_holds_more_than_20k_distinct_tasks():
     assert len(prompts) > 20_000
 
 
+# --- kit.data.builtin.code_easy -----------------------------------------------------------------------
+
+
+def test_every_easy_family_is_one_line_and_passes_its_hidden_tests_in_the_sandbox():
+    tasks = _first_task_of_each_family(per_family=2, families=code_easy.FAMILIES)
+    assert len(code_easy.FAMILIES) >= 5
+    for t in tasks:
+        assert len(t.solution.splitlines()) == 2 and t.solution.splitlines()[1].startswith("    return ")
+        assert 3 <= len(t.tests.splitlines()) <= 5
+    items = [{"reference": {"entry_point": t.entry_point, "tests": t.tests}} for t in tasks]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(builtin_code_easy.score, items, [code.answer(t) for t in tasks]))
+    assert [r for r in results if (r["score"], r["assert_frac"]) != (1.0, 1.0)] == []
+
+
+def test_easy_code_is_deterministic_nested_and_split_by_prompt():
+    assert code_easy.generate_train(40, seed=1) == code_easy.generate_train(40, seed=1)
+    assert code_easy.generate_train(30, seed=7) == code_easy.generate_train(120, seed=7)[:30]
+    assert code_easy.generate_eval(10, seed=7) == code_easy.generate_eval(40, seed=7)[:10]
+    assert code_easy.generate_eval(20, seed=1) != code_easy.generate_eval(20, seed=2)
+    train = {r["messages"][0]["content"] for r in code_easy.generate_train(1500, seed=0)}
+    evals = {i["messages"][0]["content"] for i in code_easy.generate_eval(150, seed=1)}
+    assert len(train) == 1500 and len(evals) == 150 and not train & evals
+    assert {split_of(p) for p in train} == {"train"} and {split_of(p) for p in evals} == {"eval"}
+    assert all(
+        i["task"] == "builtin_code_easy" and i["id"].startswith("code_easy-") for i in code_easy.generate_eval(5, 0)
+    )
+
+
+def test_easy_code_registered_as_source_and_task():
+    assert get_generator("code_easy") is code_easy and get_task("builtin_code_easy") is builtin_code_easy
+    assert ABILITIES["builtin_code_easy"] == "code" and ABILITIES["builtin_math_easy"] == "math"
+
+
+# --- assert_frac ----------------------------------------------------------------------------------------
+
+ITEM = {
+    "reference": {
+        "entry_point": "f",
+        "tests": "assert f(1) == 2\nassert f(2) == 4\nassert f(3) == 6\nassert f(0) == 0\n",
+    }
+}
+
+
+@pytest.mark.parametrize(
+    "body, frac",
+    [
+        ("return 2 * x", 1.0),
+        ("return x + 1", 0.25),  # only f(1) == 2
+        ("return x * x", 0.5),  # f(2) == 4 and f(0) == 0
+        ("return None", 0.0),
+        ("return 2 * x if x < 3 else 1 / 0", 0.75),  # an exception fails that assert only
+    ],
+)
+def test_assert_frac_counts_each_assert_on_its_own(body, frac):
+    result = builtin_code.score(ITEM, f"```python\ndef f(x):\n    {body}\n```")
+    assert result["assert_frac"] == frac and result["score"] == float(frac == 1.0)
+    assert (result["status"] == "passed") == (frac == 1.0)
+
+
+def test_assert_frac_counts_the_passes_before_an_exit_and_a_printed_tag_cannot_fake_a_pass():
+    exits = builtin_code.score(
+        ITEM, "```python\nimport sys\ndef f(x):\n    if x == 3:\n        sys.exit(0)\n    return 2 * x\n```"
+    )
+    assert exits["score"] == 0.0 and exits["assert_frac"] == 0.5
+    fake = builtin_code.score(ITEM, "```python\nprint('kit-assert-0 pass\\n' * 9)\ndef f(x):\n    return -1\n```")
+    assert fake["score"] == 0.0 and fake["assert_frac"] == 0.0
+
+
+# --- dense items ----------------------------------------------------------------------------------------
+
+
+def text_of(choice: list[dict]) -> str:
+    return "".join(segment["text"] for segment in choice)
+
+
+def run_asserts(answer: str, tests: str) -> bool:
+    """Plain exec of the answer then its asserts, a mutant's endless loop cut off by an alarm."""
+
+    def stop(signum, frame):
+        raise TimeoutError
+
+    namespace: dict = {}
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, 2.0)
+    try:
+        exec(extract_code(answer) + "\n" + tests, namespace)
+    except Exception:
+        return False
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    return True
+
+
+@pytest.mark.parametrize("task", [builtin_code, builtin_code_easy], ids=["code", "code_easy"])
+def test_code_dense_gold_passes_and_every_mutant_fails_an_assert(task):
+    items = task.dense_items(40, seed=0)
+    by_id = {i["id"]: i for i in task.load_items(80, seed=0)}
+    assert len(items) == 40 and all(i["id"] in by_id for i in items)
+    assert [i["id"] for i in items][:10] == [i["id"] for i in task.dense_items(10, seed=0)]
+    for item in items:
+        reference = by_id[item["id"]]["reference"]
+        assert item["messages"] == by_id[item["id"]]["messages"]
+        gold, *mutants = item["choices"]
+        assert text_of(gold).startswith("```python\n") and text_of(gold).endswith("```")
+        assert run_asserts(text_of(gold), reference["tests"]), text_of(gold)
+        assert task.score(by_id[item["id"]], text_of(gold))["score"] == 1.0
+        assert len(mutants) == 2 and len({text_of(c) for c in item["choices"]}) == 3
+        for mutant in mutants:
+            assert [s["scored"] for s in mutant] == [s["scored"] for s in gold]
+            assert [s["text"] for s in mutant if not s["scored"]] == [s["text"] for s in gold if not s["scored"]]
+            assert not run_asserts(text_of(mutant), reference["tests"]), text_of(mutant)
+
+
+def test_a_mutant_that_loops_forever_counts_as_failing():
+    assert code._fails("def f(n):\n    while n >= 0:\n        n //= 2\n    return n\n", ["assert f(3) == 0"])
+    assert not code._fails("def f(n):\n    return n\n", ["assert f(3) == 3"])
+
+
+def test_mutations_cover_operators_constants_comparisons_and_names():
+    solution = "def f(a, b):\n    return max(a, b) + 3 if a > 0 else a\n"
+    texts = {solution[:s] + t + solution[e:] for s, e, t in code._mutations(solution, "f")}
+    for expected in ("min(a, b)", "max(b, b)", "- 3", "+ 4", "+ 2", "a < 0", "a >= 0", "a > 1"):
+        assert any(expected in t for t in texts), expected
+    assert all(t.startswith("def f(a, b):") for t in texts)
+
+
 # --- the eval tasks -----------------------------------------------------------------------------------
 
 
 def test_both_code_tasks_are_registered_with_version_and_budget():
-    for name, budget in (("builtin_code", 256), ("humaneval", 384)):
+    for name, budget in (("builtin_code", 256), ("builtin_code_easy", 128), ("humaneval", 384)):
         task = get_task(name)
         assert task.MAX_NEW_TOKENS == budget and isinstance(task.VERSION, str)
 

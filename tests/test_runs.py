@@ -65,3 +65,13 @@ def test_examples_seen_counts_a_short_last_batch_once():
     assert examples_in_steps(32, 256, 8) == 256
     assert examples_in_steps(3, 20, 8) == 20  # steps of 8, 8, 4
     assert examples_in_steps(4, 20, 8) == 28  # and one more into the second epoch
+
+
+def test_a_built_in_generators_version_is_part_of_the_run_id(monkeypatch):
+    from kit.data.builtin import get_generator
+    from kit.recipe import DataSpec, Recipe, SourceSpec
+
+    recipe = Recipe(name="r", data=DataSpec((SourceSpec("builtin:math_easy", n=4),)))
+    before = runs.content_hash(runs.train_key(recipe.to_dict(), "hf", "float32"))
+    monkeypatch.setattr(get_generator("math_easy"), "VERSION", "999")
+    assert runs.content_hash(runs.train_key(recipe.to_dict(), "hf", "float32")) != before

@@ -72,8 +72,8 @@ def test_sequential_stage_order_is_the_recipes_order():
     sequential = next(p.recipe for p in recipe.runs() if p.tag == "sequential")
     assert [st.name for st in sequential.stage_list()] == ["code", "math", "general"]
     assert [[m.source for m in st.mixture] for st in sequential.stage_list()] == [
-        ["builtin:code"],
-        ["builtin:math"],
+        ["builtin:code_easy"],
+        ["builtin:math_easy"],
         ["builtin:general"],
     ]
 

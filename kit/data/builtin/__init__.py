@@ -15,7 +15,9 @@ from kit.registry import load
 
 GENERATORS = {
     "math": "kit.data.builtin.math",
+    "math_easy": "kit.data.builtin.math_easy",
     "code": "kit.data.builtin.code",
+    "code_easy": "kit.data.builtin.code_easy",
     "general": "kit.data.builtin.general",
 }
 

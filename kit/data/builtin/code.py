@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import io
 import random
 import string
+import sys
 import textwrap
+import tokenize
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -533,47 +536,205 @@ def build_task(spec: Spec) -> CodeTask | None:
     return CodeTask(prompt(spec), spec.name, solution, "\n".join(lines) + "\n")
 
 
-def _tasks(n: int, seed: int, split: str) -> Iterator[tuple[str, CodeTask]]:
+def _tasks(
+    n: int, seed: int, split: str, draw: Callable[[int, int], Spec] = draw_spec, prefix: str = "code"
+) -> Iterator[tuple[str, CodeTask]]:
     """The first n distinct tasks of ``split``, candidates drawn in index order (hence the prefix property)."""
     if n < 0:
         raise ValueError(f"n must be non-negative, got {n}")
     seen: set[str] = set()
     i = misses = 0
     while len(seen) < n:
-        spec = draw_spec(seed, i)
+        spec = draw(seed, i)
         i += 1
         key = prompt(spec)
         task = None if key in seen or split_of(key) != split else build_task(spec)
         if task is None:
             misses += 1
             if misses > MAX_DRAWS_PER_ITEM:
-                raise DataError(f"built-in code: found only {len(seen)} distinct {split} tasks; ask for fewer")
+                raise DataError(f"built-in {prefix}: found only {len(seen)} distinct {split} tasks; ask for fewer")
             continue
         misses = 0
         seen.add(key)
-        yield f"code-{hashlib.sha256(key.encode()).hexdigest()[:12]}", task
+        yield f"{prefix}-{hashlib.sha256(key.encode()).hexdigest()[:12]}", task
 
 
 def answer(task: CodeTask) -> str:
     return f"```python\n{task.solution}```"
 
 
+def rows_of(tasks: Iterator[tuple[str, CodeTask]], source: str) -> list[dict]:
+    """Training rows: the user asks for a function; the assistant gives the reference implementation."""
+    return [
+        chat_row(row_id, source, [{"role": "user", "content": t.prompt}, {"role": "assistant", "content": answer(t)}])
+        for row_id, t in tasks
+    ]
+
+
+def items_of(tasks: Iterator[tuple[str, CodeTask]], task_name: str) -> list[dict]:
+    """Eval items whose reference is ``{"entry_point", "tests"}``; the asserts are not in the prompt."""
+    return [
+        {
+            "id": item_id,
+            "task": task_name,
+            "messages": [{"role": "user", "content": t.prompt}],
+            "reference": {"entry_point": t.entry_point, "tests": t.tests},
+        }
+        for item_id, t in tasks
+    ]
+
+
 def generate_train(n: int, seed: int) -> list[dict]:
     """n training rows: the user asks for a function; the assistant gives the reference implementation."""
-    return [
-        chat_row(row_id, SOURCE, [{"role": "user", "content": t.prompt}, {"role": "assistant", "content": answer(t)}])
-        for row_id, t in _tasks(n, seed, "train")
-    ]
+    return rows_of(_tasks(n, seed, "train"), SOURCE)
 
 
 def generate_eval(n: int, seed: int) -> list[dict]:
     """n evaluation items whose reference is ``{"entry_point", "tests"}``; the asserts are not in the prompt."""
-    return [
-        {
-            "id": item_id,
-            "task": TASK,
-            "messages": [{"role": "user", "content": t.prompt}],
-            "reference": {"entry_point": t.entry_point, "tests": t.tests},
-        }
-        for item_id, t in _tasks(n, seed, "eval")
-    ]
+    return items_of(_tasks(n, seed, "eval"), TASK)
+
+
+def generate_dense(n: int, seed: int) -> list[dict]:
+    """The first n eval tasks that have two failing mutants, as gold-vs-mutant dense items."""
+    return dense_of(_tasks(sys.maxsize, seed, "eval"), n)
+
+
+# --- dense items: the reference answer against mutants that fail its asserts ------------------------------
+
+# Bumped whenever the mutations, their order or the scored spans change.
+DENSE_VERSION = "1"
+# Single-token mutations: an operator or comparison flipped, a builtin or method swapped for its opposite;
+# numbers go +-1 and a parameter name becomes another parameter (see _mutations).
+SWAPS = {
+    "+": ("-",), "-": ("+",), "*": ("+", "-"), "//": ("%",), "%": ("//",),
+    ">": ("<", ">="), "<": (">", "<="), ">=": ("<=", ">"), "<=": (">=", "<"), "==": ("!=",), "!=": ("==",),
+    "max": ("min",), "min": ("max",), "upper": ("lower",), "lower": ("upper",), "sum": ("len",), "len": ("sum",),
+    "True": ("False",), "False": ("True",), "and": ("or",), "or": ("and",),
+}  # fmt: skip
+# A mutant may loop forever (a flipped loop condition): it fails once it has traced this many events.
+MAX_TRACE_EVENTS = 100_000
+
+
+class _TooLong(Exception):
+    pass
+
+
+def dense_of(tasks: Iterator[tuple[str, CodeTask]], n: int) -> list[dict]:
+    """The first n tasks with two failing mutants (skipping the rare others, so the prefix property holds)."""
+    items: list[dict] = []
+    for item_id, task in tasks:
+        if len(items) == n:
+            break
+        choices = dense_choices(task, item_id)
+        if choices is not None:
+            items.append({"id": item_id, "messages": [{"role": "user", "content": task.prompt}], "choices": choices})
+    return items
+
+
+def dense_choices(task: CodeTask, key: str) -> list[list[dict]] | None:
+    """[gold, mutant, mutant] as segments of the whole training-format answer, or None without two mutants.
+
+    Each mutant changes one token of the function body and fails at least one of the task's asserts (run
+    here: it is our own template). The scored segments are the mutated tokens' spans (with the space a BPE
+    token carries in front of a word or operator), the same spans in all three candidates: the signature and
+    fences, identical everywhere and learnt from the first examples, do not dilute the choice that matters.
+    """
+    tests = task.tests.splitlines()
+    candidates = _mutations(task.solution, task.entry_point)
+    random.Random(f"dense:{key}").shuffle(candidates)
+    mutants: list[tuple[int, int, str]] = []
+    for start, end, text in candidates:
+        mutated = task.solution[:start] + text + task.solution[end:]
+        if _compiles(mutated) and _fails(mutated, tests):
+            mutants.append((start, end, text))
+            if len(mutants) == 2:
+                break
+    if len(mutants) < 2:
+        return None
+    full = answer(task)
+    offset = full.index(task.solution)
+    spans = sorted({(start + offset, end + offset) for start, end, _ in mutants})
+    gold = _cut(full, spans, {})
+    return [gold] + [_cut(full, spans, {(s + offset, e + offset): t}) for s, e, t in mutants]
+
+
+def _mutations(solution: str, entry_point: str) -> list[tuple[int, int, str]]:
+    """(start, end, replacement) in ``solution`` for every single-token mutation of the body (not the def line)."""
+    lines = solution.splitlines(keepends=True)
+    line_starts = [0]
+    for line in lines:
+        line_starts.append(line_starts[-1] + len(line))
+    params = _params(solution, entry_point)
+    found = []
+    for tok in tokenize.generate_tokens(io.StringIO(solution).readline):
+        row, col = tok.start
+        if row < 2 or tok.type not in (tokenize.OP, tokenize.NAME, tokenize.NUMBER):
+            continue
+        start = line_starts[row - 1] + col
+        end = start + len(tok.string)
+        if tok.type == tokenize.NUMBER:
+            if not tok.string.isdigit():
+                continue
+            value = int(tok.string)
+            replacements = [str(value + 1)] + ([str(value - 1)] if value > 0 else [])
+        elif tok.string in params:
+            replacements = [p for p in params if p != tok.string]
+        else:
+            replacements = list(SWAPS.get(tok.string, ()))
+        if tok.type != tokenize.NUMBER and start > 0 and solution[start - 1] == " ":
+            start -= 1  # the BPE token is " +", " max": score it whole
+            replacements = [" " + r for r in replacements]
+        found += [(start, end, r) for r in replacements]
+    return found
+
+
+def _params(solution: str, entry_point: str) -> list[str]:
+    head = solution.splitlines()[0]
+    inside = head[head.index(f"def {entry_point}(") + len(entry_point) + 5 : head.rindex(")")]
+    return [p.strip() for p in inside.split(",") if p.strip()]
+
+
+def _compiles(source: str) -> bool:
+    try:
+        compile(source, "<mutant>", "exec")
+    except SyntaxError:
+        return False
+    return True
+
+
+def _fails(source: str, tests: list[str]) -> bool:
+    """True when the code raises or fails one of the asserts (a trace counter stops endless loops)."""
+    count = 0
+
+    def tracer(frame, event, arg):
+        nonlocal count
+        count += 1
+        if count > MAX_TRACE_EVENTS:
+            raise _TooLong
+        return tracer
+
+    namespace: dict = {}
+    previous = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        exec(compile(source, "<mutant>", "exec"), namespace)
+        for line in tests:
+            exec(compile(line, "<mutant test>", "exec"), namespace)
+    except Exception:
+        return True
+    finally:
+        sys.settrace(previous)
+    return False
+
+
+def _cut(text: str, spans: list[tuple[int, int]], replaced: dict[tuple[int, int], str]) -> list[dict]:
+    """``text`` as segments cut at ``spans`` (scored), a span's text swapped where ``replaced`` says."""
+    segments, at = [], 0
+    for start, end in spans:
+        if start > at:
+            segments.append({"text": text[at:start], "scored": False})
+        segments.append({"text": replaced.get((start, end), text[start:end]), "scored": True})
+        at = end
+    if at < len(text):
+        segments.append({"text": text[at:], "scored": False})
+    return segments

@@ -7,11 +7,14 @@ every number stays below 1000 and every problem takes 1-3 steps, so a 135M model
 from __future__ import annotations
 
 import random
+import re
 
 from kit.data.builtin import draw_distinct
 from kit.data.schema import chat_row
 
 VERSION = "1"
+# Bumped whenever the dense items (segments, distractor values) of this generator or math_easy change.
+DENSE_VERSION = "1"
 TASK = "builtin_math"
 SOURCE = "builtin:math"
 # The eval prompt and the training prompt share this wording so that training teaches the answer format;
@@ -265,3 +268,62 @@ def generate_eval(n: int, seed: int) -> list[dict]:
         {"id": item_id, "task": TASK, "messages": [{"role": "user", "content": prompt(q)}], "reference": {"answer": a}}
         for item_id, q, _, a in _problems(n, seed, "eval")
     ]
+
+
+def generate_dense(n: int, seed: int) -> list[dict]:
+    """The first n eval problems as dense items: gold worked solution and two with a wrong final result."""
+    return [
+        {"id": item_id, "messages": [{"role": "user", "content": prompt(q)}], "choices": dense_choices(s, item_id)}
+        for item_id, q, s, _ in _problems(n, seed, "eval")
+    ]
+
+
+# --- dense items: the worked solution with its final result right or wrong ----------------------------
+
+# The last equation of a solution, e.g. "$12 + $20 = $32" or "12 - 3 = 9": operands, operator, result.
+_LAST_EQUATION = re.compile(r"(\d+)(/100)? ([-+x/]) \$?(\d+) = \$?(\d+)(?!.*=)", re.S)
+_FINAL = re.compile(r"\n#### (\d+)$")
+WRONG_OFFSETS = (1, -1, 2, -2, 10, -10)
+
+
+def dense_choices(solution: str, key: str) -> list[list[dict]]:
+    """[gold, distractor, distractor], each a list of ``{"text", "scored"}`` segments of the whole solution.
+
+    A distractor is the same text with the final equation's result and the ``#### N`` both set to one wrong
+    value (so the wrong line still agrees with its ``####``; earlier lines are untouched): an operator
+    confusion (a - b for a + b, a + b for a x b ...) when that differs from the gold, else N +- 1, 2 or 10.
+    Only those two numbers' digits are scored, in all three candidates, so a model that knows the format but
+    not the arithmetic ranks them at chance. Deterministic in (solution, key).
+    """
+    final, equation = _FINAL.search(solution), _LAST_EQUATION.search(solution)
+    if final is None or equation is None or equation.group(5) != final.group(1):
+        raise ValueError(f"math dense item {key}: the last equation's result is not the '#### N' answer: {solution!r}")
+    a, percent, op, b, c = equation.groups()
+    gold = int(c)
+    wrong = _wrong_values(None if percent else int(a), op, int(b), gold, random.Random(f"dense:{key}"))
+    spans = [equation.span(5), final.span(1)]
+    return [_segments(solution, spans, str(value)) for value in (gold, *wrong)]
+
+
+def _wrong_values(a: int | None, op: str, b: int, gold: int, rng: random.Random) -> list[int]:
+    """Two distinct non-negative values other than ``gold``: a plausible slip first, then a near miss."""
+    confusion = None if a is None else {"+": a - b, "-": a + b, "x": a + b, "/": a * b}[op]
+    near = [gold + d for d in WRONG_OFFSETS if gold + d >= 0]
+    rng.shuffle(near)
+    candidates = ([confusion] if confusion is not None else []) + near
+    wrong: list[int] = []
+    for value in candidates:
+        if value >= 0 and value != gold and value not in wrong:
+            wrong.append(value)
+    return wrong[:2]
+
+
+def _segments(text: str, spans: list[tuple[int, int]], value: str) -> list[dict]:
+    """``text`` cut at ``spans`` (sorted, disjoint), each span replaced by ``value`` and scored."""
+    segments, at = [], 0
+    for start, end in spans:
+        segments += [{"text": text[at:start], "scored": False}, {"text": value, "scored": True}]
+        at = end
+    if at < len(text):
+        segments.append({"text": text[at:], "scored": False})
+    return segments

@@ -21,7 +21,9 @@ from kit.registry import load
 
 TASKS = {
     "builtin_math": "kit.eval.tasks.builtin_math",
+    "builtin_math_easy": "kit.eval.tasks.builtin_math_easy",
     "builtin_code": "kit.eval.tasks.builtin_code",
+    "builtin_code_easy": "kit.eval.tasks.builtin_code_easy",
     "builtin_general": "kit.eval.tasks.builtin_general",
     "gsm8k": "kit.eval.tasks.gsm8k",
     "humaneval": "kit.eval.tasks.humaneval",
@@ -31,8 +33,10 @@ TASKS = {
 # Which of P1's abilities a task measures (the report groups by ability).
 ABILITIES = {
     "builtin_math": "math",
+    "builtin_math_easy": "math",
     "gsm8k": "math",
     "builtin_code": "code",
+    "builtin_code_easy": "code",
     "humaneval": "code",
     "builtin_general": "general",
     "mtbench": "general",

@@ -1,18 +1,25 @@
 """Built-in code eval: function-writing tasks from the eval half of kit.data.builtin.code, scored by running
-the extracted function against the hidden asserts in kit.eval.sandbox (1 when they all pass)."""
+the extracted function against the hidden asserts in kit.eval.sandbox: 1 when they all pass (pass@1), and
+the fraction that pass (``assert_frac``), each assert run on its own in the one sandboxed program."""
 
 from __future__ import annotations
+
+import re
+import secrets
 
 from kit.data.builtin import code as generator
 from kit.eval import code_extract, sandbox
 from kit.eval.sandbox import run_program, timeout_scale
 
-VERSION = f"1-gen{generator.VERSION}-extract{code_extract.VERSION}-sandbox{sandbox.VERSION}"
+# 2: each assert runs on its own so the score also says how many passed (pass@1 itself is unchanged).
+VERSION = f"2-gen{generator.VERSION}-extract{code_extract.VERSION}-sandbox{sandbox.VERSION}"
 MAX_NEW_TOKENS = 256
 # A generator has no natural "all"; n=None means this fixed eval-set size.
 DEFAULT_N = 500
 # The reference solutions finish in milliseconds; this only bounds runaway answers.
 TIMEOUT_S = 5.0
+# Dense items: the reference answer against two single-token mutants that fail its asserts.
+DENSE_VERSION = f"1-gen{generator.VERSION}-dense{generator.DENSE_VERSION}"
 
 
 def load_items(n: int | None, seed: int) -> list[dict]:
@@ -20,11 +27,39 @@ def load_items(n: int | None, seed: int) -> list[dict]:
     return generator.generate_eval(DEFAULT_N if n is None else n, seed)
 
 
+def dense_items(n: int, seed: int) -> list[dict]:
+    """The first n eval tasks with two failing mutants, scored on the mutated tokens."""
+    return generator.generate_dense(n, seed)
+
+
 def score(item: dict, completion: str) -> dict:
-    """``{"score": 1.0 or 0.0, "status", "detail"}``: the answer's code followed by the hidden asserts."""
+    """``{"score": 1.0 or 0.0, "assert_frac", "status", "detail"}``: the answer's code, then each hidden assert."""
     reference = item["reference"]
+    asserts = [line for line in reference["tests"].splitlines() if line.strip()]
     code = code_extract.extract_code(completion, reference["entry_point"])
     if not code.strip():
-        return {"score": 0.0, "status": "failed", "detail": "no code in the answer"}
-    result = run_program(f"{code}\n\n{reference['tests']}", timeout_s=TIMEOUT_S * timeout_scale())
-    return {"score": float(result.passed), "status": result.status, "detail": result.detail}
+        return {"score": 0.0, "assert_frac": 0.0, "status": "failed", "detail": "no code in the answer"}
+    tag = f"kit-assert-{secrets.token_hex(8)}"
+    result = run_program(f"{code}\n\n{harness(asserts, tag)}", timeout_s=TIMEOUT_S * timeout_scale())
+    passed = len(re.findall(rf"^{tag} pass$", result.stdout, re.M))
+    frac = 1.0 if result.passed else passed / len(asserts)
+    return {"score": float(result.passed), "assert_frac": frac, "status": result.status, "detail": result.detail}
+
+
+def harness(asserts: list[str], tag: str) -> str:
+    """Runs each assert on its own and prints ``<tag> pass`` per pass (flushed, so passes before a hang
+    count); exits with an AssertionError unless all pass, so the sandbox's end-of-program check is pass@1."""
+    return (
+        f"__kit_asserts = {asserts!r}\n"
+        "__kit_failed = []\n"
+        "for __kit_line in __kit_asserts:\n"
+        "    try:\n"
+        "        exec(__kit_line, globals())\n"
+        "    except Exception as __kit_error:\n"
+        "        __kit_failed.append(f'{__kit_line}: {type(__kit_error).__name__} {__kit_error}')\n"
+        "    else:\n"
+        f"        print({tag!r} + ' pass', flush=True)\n"
+        "if __kit_failed:\n"
+        "    raise AssertionError(f'{len(__kit_failed)} of {len(__kit_asserts)} asserts failed; first: '"
+        " + __kit_failed[0])\n"
+    )
