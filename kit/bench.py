@@ -36,6 +36,7 @@ def main(out_dir: Path, skip_train: bool = False) -> dict:
     hw = env.choose("auto", "auto", "none")
     base = _base_model()
     result = {"machine": _machine(hw), "eval": eval_bench(base), "engine": engine_bench(base["q8"])}
+    result["phases"] = phases_bench(base)
     result["train"] = None if skip_train else train_bench(base, hw)
     result["gpu"] = gpu_bench() if hw.device == "cuda" else {"skipped": "no CUDA GPU on this machine"}
     result["wall_seconds"] = round(time.time() - started, 1)
@@ -389,6 +390,43 @@ def _machine(hw) -> dict:
     }
 
 
+def phases_bench(base: dict) -> dict:
+    """A run's fixed cost, phase by phase, on the base model: what dominates a 1-16 example run."""
+    import subprocess
+    import sys
+    import tempfile
+
+    from kit.eval.engine import open_engine
+    from kit.export.gguf import convert, quantize
+    from kit.export.merge import merge
+    from kit.export.parity import parity_check
+
+    threads = env.n_threads(None)
+    probes = [[{"role": "user", "content": p[0]["content"]}] for p in _prompts()[:2]]
+    rows: dict[str, float] = {}
+    load = "import torch, transformers, trl, peft; transformers.AutoModelForCausalLM.from_pretrained(sys.argv[1])"
+    rows["training worker start-up (imports + model load)"] = _seconds(
+        lambda: subprocess.run([sys.executable, "-c", f"import sys; {load}", str(base["base"])], check=True)
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        rows["merge (save the HF folder)"] = _seconds(
+            lambda: merge(base["base"], None, tmp / "hf", "chatml", "float32")
+        )
+        rows["convert to f16 GGUF (subprocess)"] = _seconds(lambda: convert(tmp / "hf", tmp / "f16.gguf", "f16"))
+        rows["parity (2 probes, 16 tokens)"] = _seconds(
+            lambda: parity_check(tmp / "hf", tmp / "f16.gguf", probes, 16, threads)
+        )
+        rows["quantize Q8_0"] = _seconds(lambda: quantize(tmp / "f16.gguf", tmp / "q8.gguf", "Q8_0", threads))
+
+        def engine_start() -> None:
+            with open_engine(tmp / "q8.gguf", n_ctx=2048, n_threads=threads, batch_size=EVAL_BATCH) as engine:
+                engine.multi()
+
+        rows["eval engine start (both contexts)"] = _seconds(engine_start)
+    return {"rows": {k: round(v, 2) for k, v in rows.items()}, "total_s": round(sum(rows.values()), 1)}
+
+
 def markdown(result: dict) -> str:
     m = result["machine"]
     lines = [f"# make bench ({m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB; commit {m['git_commit']})", ""]
@@ -417,6 +455,10 @@ def markdown(result: dict) -> str:
         for name, r in en["rows"].items():
             rate = f"{r['tokens_per_s']} tokens/s" if "tokens_per_s" in r else f"{r['items_per_s']} items/s"
             lines.append(f"| {name} | {rate} |")
+    if result.get("phases"):
+        ph = result["phases"]
+        lines += ["", f"## A run's fixed cost by phase (base model; {ph['total_s']} s in all)", ""]
+        lines += ["| phase | seconds |", "| --- | ---: |"] + [f"| {k} | {v} |" for k, v in ph["rows"].items()]
     if result["train"]:
         tr = result["train"]
         lines += [
