@@ -22,7 +22,7 @@ from kit.report.claims import primary_metrics
 from kit.report.markdown import verdicts_markdown
 from kit.report.p1 import rq1, rq2, rq3, rq4
 from kit.report.reference import BENCHMARK, paper_rows
-from kit.report.rows import only_profile, task_sets, validate_rows
+from kit.report.rows import metrics_of, only_profile, task_sets, validate_rows
 from kit.report.stats import Verdict, as_json, evaluate, evaluate_paper, with_paper
 
 
@@ -80,8 +80,12 @@ def verdict_sections(rq: str, rows: list[dict]) -> list[tuple[str, list[Verdict]
     for tasks in task_sets(rows):
         primary = primary_metrics(rows, tasks)
         runs = [(primary, "primary metric")]
-        if set(primary.values()) != {"accuracy"}:
-            runs.append(({a: "accuracy" for a in tasks}, "secondary: generation accuracy"))
+        accuracy = {a: "accuracy" for a in tasks}
+        dense = {a: "dense_rank" if "dense_rank" in metrics_of(rows, t) else primary[a] for a, t in tasks.items()}
+        if accuracy != primary:
+            runs.append((accuracy, "secondary: generation accuracy"))
+        if dense not in (primary, accuracy):
+            runs.append((dense, "secondary: dense gold-vs-distractor rank where the task has it"))
         for metrics, label in runs:
             shown = ", ".join(f"{a} `{tasks[a]}` {m}" for a, m in metrics.items())
             title = f"{report.title} ({label}: {shown}; profile {only_profile(rows)})"

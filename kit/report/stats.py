@@ -305,7 +305,11 @@ def decide(point: float, samples: np.ndarray, delta: float) -> _Decision:
         )
         return _Decision(point, math.nan, math.nan, math.nan, INCONCLUSIVE, why + " (no gain to take a share of)")
     low, high = (float(q) for q in np.percentile(finite, [2.5, 97.5]))
-    se = float(np.std(finite, ddof=1))
+    # The SE behind the MDE from the central 68% of replicates (the normal's ±1 SD), not their SD: a ratio
+    # statistic (a share of a gain near 0) has replicates far out in its tails that would make the SD, and the
+    # MDE with it, astronomically large while the CI itself is finite.
+    q16, q84 = np.percentile(finite, [15.865, 84.135])
+    se = float((q84 - q16) / 2)
     if low > 0:
         return _Decision(point, low, high, se, REPRODUCED, "95% CI excludes 0 in the paper's direction")
     if high < 0:
