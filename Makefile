@@ -88,10 +88,10 @@ clean-venv:
 	rm -rf $(VENV)
 
 rq1 rq2 rq3 rq4: $(STAMP)
-	$(PY) -m kit $(SWEEP) recipes/$@.yaml $(PROFILE_FLAG) $(OVERRIDES)
+	$(PY) -m kit $(SWEEP) recipes/$@.yaml $(OVERRIDES) $(PROFILE_FLAG)
 
 plan: $(STAMP)
-	$(PY) -m kit plan recipes/$(RQ).yaml $(PROFILE_FLAG) $(OVERRIDES)
+	$(PY) -m kit plan recipes/$(RQ).yaml $(OVERRIDES) $(PROFILE_FLAG)
 
 report: $(STAMP)
 	$(PY) -m kit report
