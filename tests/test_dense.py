@@ -89,7 +89,7 @@ def test_dense_pass_writes_its_own_records_and_merges_into_the_task_metrics(tiny
     from kit.eval.engine import open_engine
     from kit.eval.tasks import builtin_general as task
 
-    recipe = SimpleNamespace(eval=SimpleNamespace(seed=0, n_ctx_tokens=512, batch_size=4))
+    recipe = SimpleNamespace(eval=SimpleNamespace(seed=0, n_ctx_tokens=512, batch_size=4, n_threads=1))
     spec = SimpleNamespace(task="builtin_general", n=4, dense_n=6)
     assert pipeline.dense_plan(tmp_path, task, SimpleNamespace(task="builtin_general"), recipe) is None
     settings, out = pipeline.dense_plan(tmp_path, task, spec, recipe)
