@@ -256,25 +256,43 @@ def _problems(n: int, seed: int, split: str):
 
 def generate_train(n: int, seed: int) -> list[dict]:
     """n training rows: the user asks the problem with the answer-format instruction; the assistant solves it."""
-    return [
-        chat_row(row_id, SOURCE, [{"role": "user", "content": prompt(q)}, {"role": "assistant", "content": s}])
-        for row_id, q, s, _ in _problems(n, seed, "train")
-    ]
+    return train_rows(_problems(n, seed, "train"), prompt, SOURCE)
 
 
 def generate_eval(n: int, seed: int) -> list[dict]:
     """n evaluation items whose reference is ``{"answer": N}``."""
-    return [
-        {"id": item_id, "task": TASK, "messages": [{"role": "user", "content": prompt(q)}], "reference": {"answer": a}}
-        for item_id, q, _, a in _problems(n, seed, "eval")
-    ]
+    return eval_items(_problems(n, seed, "eval"), prompt, TASK)
 
 
 def generate_dense(n: int, seed: int) -> list[dict]:
     """The first n eval problems as dense items: gold worked solution and two with a wrong final result."""
+    return dense_items(_problems(n, seed, "eval"), prompt)
+
+
+# Shared with the easy level (kit.data.builtin.math_easy), which draws other problems in the same format.
+def train_rows(problems, prompt_of, source: str) -> list[dict]:
     return [
-        {"id": item_id, "messages": [{"role": "user", "content": prompt(q)}], "choices": dense_choices(s, item_id)}
-        for item_id, q, s, _ in _problems(n, seed, "eval")
+        chat_row(row_id, source, [{"role": "user", "content": prompt_of(q)}, {"role": "assistant", "content": s}])
+        for row_id, q, s, _ in problems
+    ]
+
+
+def eval_items(problems, prompt_of, task: str) -> list[dict]:
+    return [
+        {
+            "id": item_id,
+            "task": task,
+            "messages": [{"role": "user", "content": prompt_of(q)}],
+            "reference": {"answer": a},
+        }
+        for item_id, q, _, a in problems
+    ]
+
+
+def dense_items(problems, prompt_of) -> list[dict]:
+    return [
+        {"id": item_id, "messages": [{"role": "user", "content": prompt_of(q)}], "choices": dense_choices(s, item_id)}
+        for item_id, q, s, _ in problems
     ]
 
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import random
 
-from kit.data.builtin import draw_distinct
-from kit.data.builtin.math import ANSWER_INSTRUCTION, NAMES, OBJECTS, dense_choices
-from kit.data.schema import chat_row
+from kit.data.builtin import draw_distinct, math
+from kit.data.builtin.math import ANSWER_INSTRUCTION, NAMES, OBJECTS
 
 VERSION = "2"
 TASK = "builtin_math_easy"
@@ -122,23 +121,14 @@ def _problems(n: int, seed: int, split: str):
 
 def generate_train(n: int, seed: int) -> list[dict]:
     """n training rows: the user asks the problem with the answer-format instruction; the assistant solves it."""
-    return [
-        chat_row(row_id, SOURCE, [{"role": "user", "content": prompt(q)}, {"role": "assistant", "content": s}])
-        for row_id, q, s, _ in _problems(n, seed, "train")
-    ]
+    return math.train_rows(_problems(n, seed, "train"), prompt, SOURCE)
 
 
 def generate_eval(n: int, seed: int) -> list[dict]:
     """n evaluation items whose reference is ``{"answer": N}``."""
-    return [
-        {"id": item_id, "task": TASK, "messages": [{"role": "user", "content": prompt(q)}], "reference": {"answer": a}}
-        for item_id, q, _, a in _problems(n, seed, "eval")
-    ]
+    return math.eval_items(_problems(n, seed, "eval"), prompt, TASK)
 
 
 def generate_dense(n: int, seed: int) -> list[dict]:
     """The first n eval problems as dense items: gold worked solution and two with a wrong final result."""
-    return [
-        {"id": item_id, "messages": [{"role": "user", "content": prompt(q)}], "choices": dense_choices(s, item_id)}
-        for item_id, q, s, _ in _problems(n, seed, "eval")
-    ]
+    return math.dense_items(_problems(n, seed, "eval"), prompt)
