@@ -290,7 +290,7 @@ def eval_phase(export_dir: Path, gguf: Path, recipe: Recipe, label: str = "tuned
             continue
         settings, out = eval_key(export_dir, task, spec, recipe)
         dense = dense_plan(export_dir, task, spec, recipe)
-        if _has_metrics(out) and (dense is None or _has_metrics(dense[1])):
+        if _all_cached(out, dense):
             scores[spec.task] = with_dense(
                 runs.read_json(out / "DONE.json"), dense and runs.read_json(dense[1] / "DONE.json")
             )
@@ -347,8 +347,7 @@ def eval_done(export_dir: Path, spec, recipe: Recipe) -> bool:
     """Whether every pass a task spec asks for (generation, dense) is cached for this export."""
     task = get_task(spec.task)
     _, out = eval_key(export_dir, task, spec, recipe)
-    dense = dense_plan(export_dir, task, spec, recipe)
-    return _has_metrics(out) and (dense is None or _has_metrics(dense[1]))
+    return _all_cached(out, dense_plan(export_dir, task, spec, recipe))
 
 
 def score_task(engine, cache, task, spec, settings: dict, seed: int, out: Path, label: str) -> dict:
@@ -395,6 +394,11 @@ RESULTS_FORMAT = 2
 
 def _has_metrics(out: Path) -> bool:
     return runs.is_done(out) and "metrics" in runs.read_json(out / "DONE.json")
+
+
+def _all_cached(out: Path, dense: tuple[dict, Path] | None) -> bool:
+    """The generation result and, when the spec asks for one, the dense pass are both cached."""
+    return _has_metrics(out) and (dense is None or _has_metrics(dense[1]))
 
 
 def metric(per_item: dict[str, float], kind: str, scale: str, version: str) -> dict:

@@ -192,6 +192,10 @@ class Engine:
             self._end_of_turn = tail[: ends[0] + 1]
         return self._end_of_turn
 
+    def greedy_next(self, ids: list[int]) -> int:
+        """The token greedy decoding picks after ``ids`` (e.g. the end-of-turn token where an answer stopped)."""
+        return self.multi()._prefill(ids, 0)
+
     def choice_logprobs(self, prompt: list[int], choices: list[int]) -> list[float]:
         """log p(next token = c | prompt) for each candidate token (A/B/C/D...), over the full vocabulary."""
         return self.multi().next_logprobs(prompt, choices)

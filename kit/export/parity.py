@@ -29,7 +29,7 @@ def llama_greedy(f16_gguf: Path, prompts: list[list[dict]], max_tokens: int, n_t
             new = engine.generate_ids(prompt, max_tokens)
             # The end-of-generation token llama.cpp stopped at (its greedy pick after the answer), so that
             # transformers is held to stopping at the same place.
-            stop = engine.multi()._prefill(prompt + new, 0) if len(new) < max_tokens else None
+            stop = engine.greedy_next(prompt + new) if len(new) < max_tokens else None
             out.append({"prompt": prompt, "new": new, "stop": stop, "text": engine.text(new)})
     return out
 
