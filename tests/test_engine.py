@@ -157,6 +157,45 @@ def test_batched_scoring_with_kv_copy_equals_one_at_a_time_and_a_cold_prefill(ti
                 assert abs(a.logprob - b.logprob) < 1e-4 and a.n_scored == b.n_scored, (a, b)
 
 
+def test_fold_common_head_moves_only_the_shared_unscored_opening_into_the_prompt():
+    from kit.eval.engine import fold_common_head
+
+    cands = [
+        [([5, 6, 7], False), ([8], True), ([9], False)],
+        [([5, 6], False), ([7, 1, 2], True)],  # 7 is scored here: the head stops before it
+        [([5, 6, 7, 3], False), ([4], True)],
+    ]
+    prompt, folded = fold_common_head([1, 2], cands)
+    assert prompt == [1, 2, 5, 6]
+    assert folded == [[([7], False), ([8], True), ([9], False)], [([7, 1, 2], True)], [([7, 3], False), ([4], True)]]
+    # each candidate keeps a token; one candidate, or a scored first token, leaves the request as it was
+    assert fold_common_head([1], [[([5], False), ([6], True)], [([5], False)]]) == (
+        [1],
+        [[([5], False), ([6], True)], [([5], False)]],
+    )
+    assert fold_common_head([1], cands[:1]) == ([1], cands[:1])
+    assert fold_common_head([1], [[([5], True)], [([5], True)]]) == ([1], [[([5], True)], [([5], True)]])
+
+
+def test_a_shared_unscored_head_scores_as_if_each_candidate_were_prefilled_cold(tiny_f16):
+    from kit.eval.engine import open_engine
+
+    with open_engine(tiny_f16 / "model-F16.gguf", n_ctx=512, n_threads=N_THREADS, batch_size=4) as engine:
+        head = engine.tokenize("First 3 + 4 = 7, then 7 * 2 =")
+        requests = [
+            (
+                engine.prompt_ids(messages),
+                [[(head, False), (engine.tokenize(f" {v}"), True), (engine.tokenize(" done."), False)] for v in vals],
+            )
+            for messages, vals in zip(prompts(3), ([14, 15, 13], [14, 41, 4], [1, 2, 3]), strict=True)
+        ]
+        folded = engine.score_many(requests, desc=None)
+        cold = [[_cold_score(engine, p, c) for c in cands] for p, cands in requests]
+    for got, want in zip(folded, cold, strict=True):
+        for a, b in zip(got, want, strict=True):
+            assert a.n_scored == b.n_scored and abs(a.logprob - b.logprob) < 1e-4, (a, b)
+
+
 def _cold_score(engine, prompt: list[int], candidate) -> tuple[float, int]:
     """A candidate's scored log-prob from plain ``loglik`` calls, one cold prefill per scored segment."""
     from kit.eval.engine import CandidateScore

@@ -28,7 +28,9 @@ from tqdm import tqdm
 from kit.env import cuda_available
 
 ENGINE_VERSION = "2"  # bumped when decoding itself changes; part of the completion cache key
-SCORING_VERSION = "1"  # bumped when teacher-forced scoring changes; part of the dense cache key
+# Bumped when teacher-forced scoring changes; part of the dense cache key. 2: candidates' common unscored
+# head is prefilled once with the prompt (same tokens and positions; only batch composition differs).
+SCORING_VERSION = "2"
 
 # A candidate continuation: segments of token ids, each counted in the score or not.
 Segment = tuple[list[int], bool]
@@ -146,9 +148,12 @@ class Engine:
         """For each (prompt ids, candidates): the scores of its candidates, in order.
 
         Only tokens of scored segments count, each conditioned on the prompt and every earlier segment.
-        Each prompt is prefilled once and its KV cache copied to its candidates' sequences; with
-        ``batch_size=1`` the candidates take turns in one sequence, the prompt kept between them.
+        Each prompt is prefilled once, together with the unscored tokens that open every one of its
+        candidates (a worked solution up to the changed result, say), and that KV cache is copied to the
+        candidates' sequences; with ``batch_size=1`` the candidates take turns in one sequence, the prompt
+        kept between them.
         """
+        requests = [fold_common_head(prompt, candidates) for prompt, candidates in requests]
         results: list[list[CandidateScore] | None] = [None] * len(requests)
         with tqdm(total=len(requests), desc=desc or "scoring", unit="item", leave=False, disable=desc is None) as bar:
 
@@ -209,6 +214,34 @@ class Engine:
         if self._multi is not None:
             self._multi.close()
         self.llm.close()
+
+
+def fold_common_head(prompt: list[int], candidates: list[Candidate]) -> tuple[list[int], list[Candidate]]:
+    """Move the unscored tokens that open every candidate into the prompt, so they are prefilled once.
+
+    Positions and tokens stay the same, so every scored token sees the same context; each candidate keeps
+    at least one token. A single candidate is left as it is (there is nothing to share).
+    """
+    if len(candidates) < 2:
+        return prompt, candidates
+    flat = [[(tok, scored) for ids, scored in cand for tok in ids] for cand in candidates]
+    limit = min(len(f) for f in flat) - 1
+    head = 0
+    while head < limit and not flat[0][head][1] and all(f[head] == flat[0][head] for f in flat[1:]):
+        head += 1
+    if head == 0:
+        return prompt, candidates
+    return prompt + [tok for tok, _ in flat[0][:head]], [_segments_of(f[head:]) for f in flat]
+
+
+def _segments_of(tokens: list[tuple[int, bool]]) -> Candidate:
+    out: Candidate = []
+    for tok, scored in tokens:
+        if out and out[-1][1] == scored:
+            out[-1][0].append(tok)
+        else:
+            out.append(([tok], scored))
+    return out
 
 
 class _MultiSeq:
