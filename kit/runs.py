@@ -47,7 +47,9 @@ def stage_keys(resolved: dict, backend: str, dtype: str) -> list[tuple[str, dict
     So a stage shared by several runs (DMT's stage 1 across the k sweep) has one key and is trained once.
     """
     train = {k: v for k, v in resolved["train"].items() if k != "stage_chaining"}
-    train = {**train, "backend": backend, "dtype": dtype}
+    from kit.backends import BACKEND_VERSIONS
+
+    train = {**train, "backend": backend, "backend_version": BACKEND_VERSIONS.get(backend), "dtype": dtype}
     stages = resolved.get("stages") or [
         {
             "name": "sft",

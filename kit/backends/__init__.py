@@ -17,6 +17,10 @@ BACKENDS = {
     "unsloth": "kit.backends.unsloth_qlora:train",
 }
 
+# Bumped when a backend trains differently from the same settings; part of every stage key (kit.runs).
+# hf 2: the loss projects only the trained positions through the LM head (kit.backends.sft.compact_lm_head_loss).
+BACKEND_VERSIONS = {"hf": "2", "unsloth": "1"}
+
 
 def get_backend(name: str) -> Callable:
     return load(name, BACKENDS, "training backend")

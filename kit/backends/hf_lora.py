@@ -6,7 +6,16 @@ from kit.backends.sft import run_trainer
 from kit.data.templates import training_template
 
 
-def train(rows: list[dict], resolved: dict, hw, base_path: str, out_dir: str, init_adapter: str | None = None) -> dict:
+def train(
+    rows: list[dict],
+    resolved: dict,
+    hw,
+    base_path: str,
+    out_dir: str,
+    init_adapter: str | None = None,
+    compact_loss: bool = True,
+) -> dict:
+    """``compact_loss=False`` trains with TRL's own loss (``make bench`` compares the two)."""
     import torch
     from peft import LoraConfig
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -39,7 +48,7 @@ def train(rows: list[dict], resolved: dict, hw, base_path: str, out_dir: str, in
         from peft import PeftModel
 
         model = PeftModel.from_pretrained(model, init_adapter, is_trainable=True)
-        return run_trainer(model, tokenizer, rows, resolved, hw, out_dir)
+        return run_trainer(model, tokenizer, rows, resolved, hw, out_dir, compact_loss=compact_loss)
     peft_config = LoraConfig(
         r=lora["rank"],
         lora_alpha=lora["alpha"],
@@ -48,4 +57,6 @@ def train(rows: list[dict], resolved: dict, hw, base_path: str, out_dir: str, in
         bias="none",
         task_type="CAUSAL_LM",
     )
-    return run_trainer(model, tokenizer, rows, resolved, hw, out_dir, peft_config=peft_config)
+    return run_trainer(
+        model, tokenizer, rows, resolved, hw, out_dir, peft_config=peft_config, compact_loss=compact_loss
+    )
