@@ -90,9 +90,23 @@ def run_recipe(recipe: Recipe, results_dir: Path | None = None, planned: Planned
         },
     }
     out = summary_path(recipe.name, planned.tag if planned else run.name, results_dir)
+    earlier = runs.read_json(out) if out.is_file() else None
+    if earlier is not None and same_results(earlier, summary):
+        log.info("summary unchanged, keeping the record of when it was computed: %s", out)
+        return earlier
     runs.write_json(out, summary)
     log.info("summary written to %s", out)
     return summary
+
+
+# What a cached rerun recomputes only as bookkeeping: a rerun that changes nothing else keeps the first record.
+_BOOKKEEPING = ("timings_s_this_invocation", "provenance", "run_dir")
+
+
+def same_results(earlier: dict, summary: dict) -> bool:
+    """Whether a stored summary says the same as a new one, apart from when and where it was assembled."""
+    strip = lambda d: {k: v for k, v in d.items() if k not in _BOOKKEEPING}  # noqa: E731
+    return runs.content_hash(strip(earlier)) == runs.content_hash(strip(summary))
 
 
 def summary_path(recipe_name: str, tag: str, results_dir: Path | None = None) -> Path:

@@ -88,9 +88,19 @@ def test_second_invocation_redoes_nothing(chain):
     recipe, summary, _ = chain
     run = runs.Path(summary["run_dir"])
     stamps = {p: p.stat().st_mtime_ns for p in run.rglob("DONE.json")}
+    results = pipeline_results(recipe)
+    saved = {p: p.read_bytes() for p in results}
     again = run_recipe(recipe)
     assert again["scores"] == summary["scores"]
     assert {p: p.stat().st_mtime_ns for p in run.rglob("DONE.json")} == stamps
+    # the summary keeps the record of the invocation that computed it (its timings, when it finished)
+    assert {p: p.read_bytes() for p in pipeline_results(recipe)} == saved
+
+
+def pipeline_results(recipe) -> list:
+    from kit.pipeline import results_root
+
+    return sorted((results_root() / recipe.name / "runs").glob("*.json"))
 
 
 def test_a_half_written_phase_is_not_taken_for_a_finished_one(chain, tmp_path):
