@@ -104,8 +104,14 @@ _BOOKKEEPING = ("timings_s_this_invocation", "provenance", "run_dir")
 
 
 def same_results(earlier: dict, summary: dict) -> bool:
-    """Whether a stored summary says the same as a new one, apart from when and where it was assembled."""
-    strip = lambda d: {k: v for k, v in d.items() if k not in _BOOKKEEPING}  # noqa: E731
+    """Whether a stored summary says the same as a new one, apart from when and where it was assembled (and
+    whether its stages were trained then or reused)."""
+
+    def strip(d: dict) -> dict:
+        kept = {k: v for k, v in d.items() if k not in _BOOKKEEPING}
+        kept["stages"] = [{k: v for k, v in st.items() if k != "reused"} for st in d.get("stages", [])]
+        return kept
+
     return runs.content_hash(strip(earlier)) == runs.content_hash(strip(summary))
 
 
