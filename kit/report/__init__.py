@@ -59,7 +59,7 @@ def write_report(rq: str, rows: list[dict], out_dir: Path) -> list[Path]:
     _replace(paths[2], lambda tmp: tmp.write_text(text, encoding="utf-8"))
     found_json = json.dumps([as_json(v) for _, found in sections for v in found], indent=1) + "\n"
     _replace(paths[3], lambda tmp: tmp.write_text(found_json, encoding="utf-8"))
-    rows_json = json.dumps(_sorted(rows), indent=1, default=str) + "\n"
+    rows_json = json.dumps(_sorted(rows), indent=1, default=str, sort_keys=True) + "\n"  # one order, however made
     _replace(paths[4], lambda tmp: tmp.write_text(rows_json, encoding="utf-8"))
     return paths
 
