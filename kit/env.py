@@ -97,13 +97,29 @@ def _resolve_dtype(dtype: str, cuda: bool) -> str:
         if dtype in ("float16",):
             raise EnvError("train.dtype=float16 needs a GPU; on CPU use float32 (or bfloat16)")
         return "float32" if dtype == "auto" else dtype
+    return gpu_dtype(dtype, cuda_capability())
+
+
+def cuda_capability() -> tuple[int, int]:
     import torch
 
-    bf16 = torch.cuda.is_bf16_supported()
-    if dtype == "bfloat16" and not bf16:
-        raise EnvError("train.dtype=bfloat16 is not supported by this GPU; use float16 or auto")
+    return tuple(torch.cuda.get_device_capability(0))
+
+
+def gpu_dtype(dtype: str, capability: tuple[int, int]) -> str:
+    """The training dtype on a GPU of this compute capability: bf16 only where it is native (Ampere, 8.0, on).
+
+    ``torch.cuda.is_bf16_supported()`` also answers True on Turing and Volta (RTX 20xx, GTX 16xx, T4, V100)
+    through emulation; Unsloth then loads the model in fp16 while the trainer asks for bf16, and training fails.
+    """
+    native = capability[0] >= 8
+    if dtype == "bfloat16" and not native:
+        raise EnvError(
+            f"train.dtype=bfloat16: this GPU (compute capability {capability[0]}.{capability[1]}) has no native "
+            "bfloat16 (Ampere, 8.0, and newer do); use train.dtype=float16 or auto"
+        )
     if dtype == "auto":
-        return "bfloat16" if bf16 else "float16"
+        return "bfloat16" if native else "float16"
     return dtype
 
 

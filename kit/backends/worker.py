@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from pathlib import Path
 
 from kit.env import Hardware
-from kit.runs import mark_done, read_json, read_jsonl, staging
+from kit.runs import kit_home, mark_done, read_json, read_jsonl, staging
 
 
 def main() -> None:
@@ -26,6 +27,7 @@ def main() -> None:
     resolved = read_json(run / "recipe.json")
     hw = Hardware(**read_json(run / "hardware.json"))
     if hw.backend == "unsloth":  # Unsloth must be imported before transformers in this process
+        unsloth_environment()
         import unsloth  # noqa: F401
     from kit.backends import get_backend
 
@@ -34,6 +36,14 @@ def main() -> None:
     with staging(run / "train") as out:
         metrics = get_backend(hw.backend)(rows, resolved, hw, base["path"], str(out), base.get("init_adapter"))
         mark_done(out, metrics)
+
+
+def unsloth_environment() -> None:
+    """Before Unsloth's import: no statistics ping to the hub on every load (it times out offline), and its
+    compiled-module cache in the kit's cache instead of the working directory (the repo). A user's own
+    settings win."""
+    os.environ.setdefault("UNSLOTH_DISABLE_STATISTICS", "1")
+    os.environ.setdefault("UNSLOTH_COMPILE_LOCATION", str(kit_home() / "unsloth_compiled_cache"))
 
 
 if __name__ == "__main__":
