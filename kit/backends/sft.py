@@ -1,7 +1,10 @@
 """The TRL SFTTrainer call both backends share: assistant-only loss, fixed step budget, metrics.
 
-Loss covers assistant tokens only: the tokenizer carries the training form of the chat template
-(kit.data.templates), whose ``{% generation %}`` markers TRL turns into the loss mask.
+The kit tokenizes the rows itself (``tokenize_rows``) into ``input_ids``, ``attention_mask`` and ``labels``,
+-100 outside the assistant turns, from the assistant mask of the chat template's training form
+(kit.data.templates, whose ``{% generation %}`` markers delimit those turns), and pads them with its own
+collator. TRL then trains on them as they are, and so does Unsloth, whose patched trainer replaces TRL's
+dataset preparation with one that has no branch for a ``messages`` column (unslothai/unsloth-zoo#323).
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ def sft_config(train: dict, max_len: int, hw, out_dir: str, n_rows: int):
     return SFTConfig(
         output_dir=out_dir,
         max_length=max_len,
-        assistant_only_loss=True,
+        # The rows arrive tokenized with their labels (tokenize_rows): TRL builds no mask and pads nothing itself.
+        assistant_only_loss=False,
+        padding_free=bool(train["packing"]),
         per_device_train_batch_size=train["batch_size"],
         gradient_accumulation_steps=train["grad_accum_steps"],
         max_steps=steps,
@@ -81,13 +86,19 @@ def run_trainer(
     from trl import SFTTrainer
 
     train = resolved["train"]
-    dataset = Dataset.from_list([{"messages": r["messages"]} for r in rows])
+    dataset = Dataset.from_list(tokenize_rows(tokenizer, rows, resolved["model"]["max_seq_len_tokens"]))
     config = sft_config(train, resolved["model"]["max_seq_len_tokens"], hw, out_dir, len(rows))
     for key, value in config_overrides.items():
         setattr(config, key, value)
     trainer_cls = _compact_loss_trainer(SFTTrainer) if compact_loss else SFTTrainer
     trainer = trainer_cls(
-        model=model, args=config, train_dataset=dataset, processing_class=tokenizer, peft_config=peft_config
+        model=model,
+        args=config,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=peft_config,
+        # packing (padding-free) needs TRL's own collator, which reads the same labels
+        data_collator=None if train["packing"] else PadCollator(tokenizer.pad_token_id),
     )
     lengths = [len(ids) for ids in trainer.train_dataset["input_ids"]]
     start = time.perf_counter()
@@ -114,6 +125,56 @@ def run_trainer(
         "mean_tokens_per_example": round(sum(lengths) / max(1, len(lengths)), 1),
         "truncated_examples": sum(n >= resolved["model"]["max_seq_len_tokens"] for n in lengths),
     }
+
+
+def tokenize_rows(tokenizer, rows: list[dict], max_len: int) -> list[dict]:
+    """Each row's chat as ``input_ids``, ``attention_mask`` and ``labels`` (the token where the template's
+    assistant mask is set, else -100), cut to ``max_len`` tokens from the start. A row left with no assistant
+    token (its prompt alone fills ``max_len``) is dropped and counted in the log, as TRL does."""
+    out, dropped = [], 0
+    for row in rows:
+        encoded = tokenizer.apply_chat_template(
+            row["messages"], tokenize=True, return_dict=True, return_assistant_tokens_mask=True
+        )
+        ids, mask = list(encoded["input_ids"])[:max_len], list(encoded["assistant_masks"])[:max_len]
+        if not any(encoded["assistant_masks"]):
+            raise ValueError(
+                f"row {row.get('id', '?')}: the chat template marks no assistant token; its training form needs "
+                "{% generation %} around the assistant turns (kit.data.templates)"
+            )
+        labels = [tok if m else -100 for tok, m in zip(ids, mask, strict=True)]
+        if all(label == -100 for label in labels):
+            dropped += 1
+            continue
+        out.append({"input_ids": ids, "attention_mask": [1] * len(ids), "labels": labels})
+    if dropped:
+        log.warning(
+            "%d of %d rows dropped: their prompt alone fills max_seq_len_tokens=%d", dropped, len(rows), max_len
+        )
+    return out
+
+
+class PadCollator:
+    """Pads a batch on the right: ``input_ids`` with the pad token, ``labels`` with -100, and an ``attention_mask``
+    of the real tokens (built from the lengths: TRL keeps only the columns the model's loss needs)."""
+
+    def __init__(self, pad_token_id: int):
+        self.pad = pad_token_id
+
+    def __call__(self, features: list[dict]) -> dict:
+        import torch
+
+        width = max(len(f["input_ids"]) for f in features)
+
+        def padded(values: list[list[int]], fill: int) -> torch.Tensor:
+            return torch.tensor([list(v) + [fill] * (width - len(v)) for v in values])
+
+        ids = [f["input_ids"] for f in features]
+        return {
+            "input_ids": padded(ids, self.pad),
+            "attention_mask": padded([[1] * len(v) for v in ids], 0),
+            "labels": padded([f["labels"] for f in features], -100),
+        }
 
 
 def compact_lm_head_loss(model, inputs: dict, num_items_in_batch=None):
