@@ -248,7 +248,7 @@ class LoraSpec:
 @dataclass(frozen=True)
 class TrainSpec:
     backend: Literal["auto", "hf", "unsloth"] = "auto"
-    quantization: Literal["none", "nf4"] = "none"  # nf4 = 4-bit QLoRA (bitsandbytes; unsloth always uses it)
+    quantization: Literal["none", "nf4"] = "none"  # nf4 = 4-bit QLoRA (bitsandbytes, or Unsloth's loader)
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     epochs: float = 1.0
     max_steps: int | None = None  # when set, overrides epochs

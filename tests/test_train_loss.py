@@ -62,3 +62,20 @@ def test_compact_lm_head_loss_divides_by_the_accumulated_token_count(lora_model)
     mean = compact_lm_head_loss(lora_model, batch)
     over_twice = compact_lm_head_loss(lora_model, batch, num_items_in_batch=2 * trained)
     assert abs(float(over_twice) - float(mean) / 2) < 1e-6
+
+
+def test_4bit_weights_count_two_parameters_a_stored_byte():
+    import torch
+
+    from kit.backends.sft import _param_counts
+
+    class Params4bit(torch.nn.Parameter):  # bitsandbytes' class name: packed, numel() is half the weight
+        pass
+
+    class Model(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.packed = Params4bit(torch.zeros(8, 1, dtype=torch.uint8), requires_grad=False)
+            self.lora = torch.nn.Parameter(torch.zeros(3))
+
+    assert _param_counts(Model()) == (3, 8 * 2 + 3)

@@ -219,6 +219,7 @@ def examples_in_steps(steps: int, n_rows: int, per_step: int) -> int:
 
 
 def _param_counts(model) -> tuple[int, int]:
+    """Trainable and total parameters; a bitsandbytes 4-bit weight stores two values a byte, so it counts twice."""
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    total = sum(p.numel() for p in model.parameters())
+    total = sum(p.numel() * (2 if type(p).__name__ == "Params4bit" else 1) for p in model.parameters())
     return trainable, total

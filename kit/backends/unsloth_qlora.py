@@ -1,4 +1,4 @@
-"""4-bit QLoRA with Unsloth's kernels (CUDA only). Unsloth must be imported before transformers,
+"""4-bit QLoRA (``train.quantization: nf4``, as the gpu profiles say) or 16-bit LoRA with Unsloth's kernels (CUDA only). Unsloth must be imported before transformers,
 which is why training runs in its own worker process (kit.backends.worker)."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ def train(rows: list[dict], resolved: dict, hw, base_path: str, out_dir: str, in
         model_name=base_path,
         max_seq_length=resolved["model"]["max_seq_len_tokens"],
         dtype=getattr(torch, hw.dtype),
-        load_in_4bit=True,
+        load_in_4bit=train_spec["quantization"] == "nf4",  # the gpu profiles say nf4: 4-bit QLoRA
     )
     if init_adapter is not None:  # a later stage of the "continue" chaining: train the same adapter on
         from peft import PeftModel
