@@ -100,6 +100,9 @@ def test_load_items_without_data_dir_says_what_to_set(monkeypatch):
         mtbench.load_items(5, seed=0)
 
 
+EVENTS: list[str] = []  # the order in which the answering and judging models come and go
+
+
 class FakeAnswerer:
     def __init__(self):
         self.calls = []
@@ -108,6 +111,9 @@ class FakeAnswerer:
         self.calls.append(messages)
         return f" answer to turn {len(messages) // 2 + 1} "
 
+    def close(self):
+        EVENTS.append("answerer closed")
+
 
 class FakeJudgeEngine:
     opened = []
@@ -115,6 +121,7 @@ class FakeJudgeEngine:
     def __init__(self, path, *, n_ctx, n_threads):
         self.prompts, self.closed = [], False
         FakeJudgeEngine.opened.append(self)
+        EVENTS.append("judge opened")
 
     def chat(self, messages, max_tokens):
         self.prompts.append(messages)
@@ -131,11 +138,13 @@ def test_evaluate_answers_two_turns_then_grades_each(data, tmp_path, monkeypatch
     monkeypatch.setenv("KIT_JUDGE_GGUF", str(gguf))
     monkeypatch.setattr("kit.eval.engine.Engine", FakeJudgeEngine)
     FakeJudgeEngine.opened.clear()
+    EVENTS.clear()
     items = mtbench.load_items(6, seed=0)
     answerer = FakeAnswerer()
 
     records = mtbench.evaluate(answerer, items, desc="mtbench")
 
+    assert EVENTS == ["answerer closed", "judge opened"]  # one 7B model in VRAM at a time
     assert len(answerer.calls) == 12
     turn2 = answerer.calls[1]
     assert [m["role"] for m in turn2] == ["user", "assistant", "user"]

@@ -1,5 +1,6 @@
-"""4-bit QLoRA (``train.quantization: nf4``, as the gpu profiles say) or 16-bit LoRA with Unsloth's kernels (CUDA only). Unsloth must be imported before transformers,
-which is why training runs in its own worker process (kit.backends.worker)."""
+"""Unsloth's kernels (CUDA only): 4-bit QLoRA with ``train.quantization: nf4`` (the gpu profiles), else 16-bit
+LoRA. Unsloth must be imported before transformers, which is why training runs in its own worker process
+(kit.backends.worker)."""
 
 from __future__ import annotations
 

@@ -10,13 +10,15 @@ size and it is part of every cache key; ``batch_size=1`` is the exact one-at-a-t
 Teacher-forced scoring (``score_many``) prefills each prompt once into one sequence, copies that
 sequence's KV cache to the other candidates' sequences (``llama_memory_seq_cp``) and decodes every
 candidate's continuation together, packing as many prompts as the sequence slots allow.
-``n_threads`` is always set (llama-cpp-python otherwise uses half the cores), all layers go to the
-GPU when CUDA is there, and everything is closed explicitly (the destructors fail at exit).
+``n_threads`` is always set (llama-cpp-python otherwise uses half the cores); on CUDA the layers, the KV-cache
+type and the batched sequences are sized from free VRAM (kit.eval.memory, flash attention on); everything is
+closed explicitly (the destructors fail at exit).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -26,6 +28,9 @@ from typing import NamedTuple
 from tqdm import tqdm
 
 from kit.env import cuda_available
+from kit.eval.memory import free_vram, model_shape, place
+
+log = logging.getLogger(__name__)
 
 ENGINE_VERSION = "2"  # bumped when decoding itself changes; part of the completion cache key
 # Bumped when teacher-forced scoring changes; part of the dense cache key. 2: candidates' common unscored
@@ -52,14 +57,25 @@ class Engine:
         self.n_ctx = n_ctx
         self.n_threads = n_threads
         self.batch_size = batch_size
+        # On CUDA, layers, KV-cache type and batched sequences are sized from free VRAM (kit.eval.memory); on a CPU
+        # this is every layer on the CPU, f16 cache, no flash attention and the recipe's batch, as before.
+        free = free_vram() if cuda_available() else None
+        shape = model_shape(self.path) if free is not None else None
+        self.placement = place(shape, free, n_ctx, max(1, batch_size), extra_ctx=n_ctx)
+        if free is not None:
+            log.info("llama.cpp on the GPU: %s", self.placement.reason)
+        quantized_kv = self.placement.kv_type == "q8_0"
+        kv = {"type_k": llama_cpp.GGML_TYPE_Q8_0, "type_v": llama_cpp.GGML_TYPE_Q8_0} if quantized_kv else {}
         self.llm = llama_cpp.Llama(
             model_path=str(gguf_path),
             n_ctx=n_ctx,
             n_threads=n_threads,
             n_threads_batch=n_threads,
-            n_gpu_layers=-1 if cuda_available() else 0,
+            n_gpu_layers=self.placement.n_gpu_layers,
+            flash_attn=self.placement.flash_attn,
             seed=seed,
             verbose=False,
+            **kv,
         )
         template = self.llm.metadata.get("tokenizer.chat_template")
         if not template:
@@ -206,14 +222,18 @@ class Engine:
         return self.multi().next_logprobs(prompt, choices)
 
     def multi(self) -> _MultiSeq:
-        if self._multi is None:
-            self._multi = _MultiSeq(self, max(1, self.batch_size))
+        if self._multi is None:  # the batched context copies the placement's cache type and flash attention
+            self._multi = _MultiSeq(self, 1 if self.batch_size <= 1 else self.placement.n_seq)
         return self._multi
 
     def close(self) -> None:
+        """Free the model and its contexts (RAM or VRAM); closing twice is harmless."""
         if self._multi is not None:
             self._multi.close()
-        self.llm.close()
+            self._multi = None
+        if self.llm is not None:
+            self.llm.close()
+            self.llm = None
 
 
 def fold_common_head(prompt: list[int], candidates: list[Candidate]) -> tuple[list[int], list[Candidate]]:

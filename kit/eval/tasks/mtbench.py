@@ -126,10 +126,16 @@ def cache_identity() -> dict:
     return {"judge": Path(judge).name if judge else None}
 
 
+RELEASES_ENGINE = True  # evaluate() closes the answering engine before the judge loads
+
+
 def evaluate(engine, items: list[dict], desc: str) -> list[dict]:
     """Answer both turns of every item with ``engine``, then open the judge and grade turn 1 and turn 2."""
     path, templates = judge_path(), judging.load_templates(templates_path(data_dir()))  # fail before generating
     answers = [_answer(engine, item) for item in tqdm(items, desc=desc, unit="item", leave=False)]
+    # The answering model leaves before the judge loads: an 8 GB GPU holds one 7B model, not two. The eval phase
+    # runs this task last (RELEASES_ENGINE), so nothing uses the engine after this.
+    engine.close()
     with judging.Judge(path, n_threads=env.n_threads(None)) as judge:
         pairs = tqdm(list(zip(items, answers, strict=True)), desc=f"{desc} judge", unit="item", leave=False)
         records = [_grade(judge, templates, item, ans) for item, ans in pairs]
