@@ -215,19 +215,25 @@ def train_phase(run: Path) -> dict:
         return runs.read_json(out / "DONE.json")
     log.info("training in a worker process (log: %s)", run / "train.log")
     started = time.perf_counter()
-    cmd = [sys.executable, "-m", "kit.backends.worker", str(run)]
-    with open(run / "train.log", "w") as logf:
+    run_worker("kit.backends.worker", run, run / "train.log", "training")
+    # The worker's start-up and model load are the part of a small run that is not training steps.
+    runs.write_json(run / "train_wall.json", {"worker_wall_seconds": round(time.perf_counter() - started, 2)})
+    return runs.read_json(out / "DONE.json")
+
+
+def run_worker(module: str, folder: Path, log_path: Path, what: str) -> None:
+    """``python -m module folder``, its output echoed live and kept in ``log_path``; a non-zero exit raises."""
+    cmd = [sys.executable, "-m", module, str(folder)]
+    with open(log_path, "w") as logf:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
-        for line in proc.stdout:  # echo progress live and keep a copy beside the run
+        for line in proc.stdout:
             sys.stderr.write(line)
             logf.write(line)
             logf.flush()
         rc = proc.wait()
     if rc != 0:
-        raise RunError(f"training failed (exit {rc}); the worker's output is in {run / 'train.log'}")
-    # The worker's start-up and model load are the part of a small run that is not training steps.
-    runs.write_json(run / "train_wall.json", {"worker_wall_seconds": round(time.perf_counter() - started, 2)})
-    return runs.read_json(out / "DONE.json")
+        why = " (killed: out of memory?)" if rc in (-9, 137) else ""
+        raise RunError(f"{what} failed (exit {rc}{why}); the worker's output is in {log_path}")
 
 
 def phase_seconds(stages: list[dict], export: dict, scores: dict) -> dict:
@@ -253,38 +259,36 @@ def probe_prompts(run: Path, k: int) -> list[list[dict]]:
 
 
 def export_phase(out: Path, base_path: str, adapter: Path | None, recipe: Recipe, hw: env.Hardware, run: Path) -> dict:
-    """Merge (or take the base as is), convert to f16 GGUF, check parity, quantize."""
-    from kit.export.gguf import convert, quantize
-    from kit.export.merge import merge
-    from kit.export.parity import parity_check
-
+    """Merge (or take the base as is), convert to f16 GGUF, check parity, quantize: in a worker process
+    (kit.export.worker), so that a 7B merge's memory is handed back and an out-of-memory kill is a failed run."""
     spec = recipe.export
     name = f"model-{spec.quant}.gguf"
     if not runs.is_done(out):
-        threads = env.n_threads(recipe.eval.n_threads)
-        seconds: dict[str, float] = {}
+        job = {
+            "base_path": base_path,
+            "adapter": str(adapter) if adapter is not None else None,
+            "chat_template": recipe.model.chat_template,
+            "merge_dtype": _merge_dtype(hw),
+            "quant": spec.quant,
+            "parity_prompts": probe_prompts(run, spec.parity_prompts),
+            "parity_max_tokens": spec.parity_max_tokens,
+            "n_threads": env.n_threads(recipe.eval.n_threads),
+            "keep_merged": spec.keep_merged,
+        }
         with runs.staging(out) as tmp:
-            merged, f16 = tmp / "merged", tmp / "model-F16.gguf"
-            with _timed(seconds, "merge"):
-                merge(base_path, adapter, merged, recipe.model.chat_template, _merge_dtype(hw))
-            with _timed(seconds, "convert"):
-                convert(merged, f16, "f16")
-            with _timed(seconds, "parity"):
-                prompts = probe_prompts(run, spec.parity_prompts)
-                parity = parity_check(merged, f16, prompts, spec.parity_max_tokens, threads)
+            runs.write_json(tmp / "job.json", job)
+            started = time.perf_counter()
+            run_worker("kit.export.worker", tmp, tmp / "export.log", "export")
+            seconds = runs.read_json(tmp / "phase_seconds.json")
+            seconds["worker_startup"] = round(time.perf_counter() - started - sum(seconds.values()), 2)
+            (tmp / "phase_seconds.json").unlink()
+            parity = runs.read_json(tmp / "parity.json")
             if not parity["passed"]:
                 log.warning(
                     "parity check: %d/%d probes differ between transformers and the f16 GGUF",
                     parity["total"] - parity["matched"],
                     parity["total"],
                 )
-            if spec.quant != "F16":
-                with _timed(seconds, "quantize"):
-                    quantize(f16, tmp / name, spec.quant, threads)
-                f16.unlink()
-            if not spec.keep_merged:
-                _rmtree(merged)
-            runs.write_json(tmp / "parity.json", parity)
             done = {"quant": spec.quant, "export": recipe.to_dict()["export"], "phase_seconds": seconds}
             runs.mark_done(tmp, done)
     gguf = out / name
@@ -524,9 +528,3 @@ def baseline_phase(recipe: Recipe, hw: env.Hardware, base_path: str, run: Path) 
     out = runs.baseline_dir(resolved["model"], resolved["export"])
     export = export_phase(out / "export", base_path, None, recipe, hw, run)
     return eval_phase(Path(export["dir"]), Path(export["gguf"]), recipe, label="baseline")
-
-
-def _rmtree(path: Path) -> None:
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)

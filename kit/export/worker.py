@@ -1,0 +1,63 @@
+"""The export worker: ``python -m kit.export.worker DIR`` merges, converts, checks parity and quantizes one model.
+
+It reads ``DIR/job.json`` (written by kit.pipeline.export_phase) and leaves the GGUF, ``parity.json`` and
+``phase_seconds.json`` in ``DIR``. It runs in its own process, like training, so that the memory a 7B merge and
+its parity reference take is handed back when it ends, and an out-of-memory kill ends this process (a failed
+row in the sweep), not the sweep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import shutil
+import time
+from pathlib import Path
+
+from kit.runs import read_json, write_json
+
+
+@contextlib.contextmanager
+def _timed(seconds: dict, name: str):
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        seconds[name] = round(time.perf_counter() - start, 2)
+
+
+def export(out: Path, job: dict) -> None:
+    from kit.export.gguf import convert, quantize
+    from kit.export.merge import merge
+    from kit.export.parity import parity_check
+
+    seconds: dict[str, float] = {}
+    merged, f16 = out / "merged", out / "model-F16.gguf"
+    adapter = Path(job["adapter"]) if job["adapter"] else None
+    with _timed(seconds, "merge"):
+        merge(job["base_path"], adapter, merged, job["chat_template"], job["merge_dtype"])
+    with _timed(seconds, "convert"):
+        convert(merged, f16, "f16")
+    with _timed(seconds, "parity"):
+        parity = parity_check(merged, f16, job["parity_prompts"], job["parity_max_tokens"], job["n_threads"])
+    if job["quant"] != "F16":
+        with _timed(seconds, "quantize"):
+            quantize(f16, out / f"model-{job['quant']}.gguf", job["quant"], job["n_threads"])
+        f16.unlink()
+    if not job["keep_merged"]:
+        shutil.rmtree(merged, ignore_errors=True)
+    write_json(out / "parity.json", parity)
+    write_json(out / "phase_seconds.json", seconds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("out_dir", type=Path)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    export(args.out_dir, read_json(args.out_dir / "job.json"))
+
+
+if __name__ == "__main__":
+    main()
