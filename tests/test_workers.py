@@ -8,7 +8,8 @@ from kit.pipeline import RunError, run_worker
 
 
 def test_a_killed_worker_says_it_may_have_run_out_of_memory_and_where_its_log_is(tmp_path, monkeypatch):
-    (tmp_path / "kit_test_killed.py").write_text("import os, signal\nprint('loading')\nos.kill(os.getpid(), signal.SIGKILL)\n")
+    killer = "import os, signal\nprint('loading')\nos.kill(os.getpid(), signal.SIGKILL)\n"
+    (tmp_path / "kit_test_killed.py").write_text(killer)
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))
     log = tmp_path / "export.log"
     with pytest.raises(RunError, match=r"export failed \(exit -9 \(killed: out of memory\?\)\).*export\.log"):
