@@ -254,8 +254,16 @@ def phase_seconds(stages: list[dict], export: dict, scores: dict) -> dict:
 
 
 def probe_prompts(run: Path, k: int) -> list[list[dict]]:
+    """The first ``k`` training prompts, and with ``k >= 2`` one multi-turn probe: the first chat whole, then the
+    second's prompt (later turns render differently, e.g. SentencePiece spacing after Vicuna's ``</s>``)."""
     rows = runs.read_jsonl(run / "data" / "train.jsonl")[:k]
-    return [r["messages"][:-1] for r in rows]
+    probes = [r["messages"][:-1] for r in rows]
+    if len(rows) >= 2:
+        system = [m for m in rows[0]["messages"] if m["role"] == "system"]
+        first = [m for m in rows[0]["messages"] if m["role"] != "system"]
+        second = [m for m in rows[1]["messages"][:-1] if m["role"] != "system"]
+        probes.append(system + first + second)
+    return probes
 
 
 def export_phase(out: Path, base_path: str, adapter: Path | None, recipe: Recipe, hw: env.Hardware, run: Path) -> dict:

@@ -21,3 +21,15 @@ def test_an_export_worker_without_its_job_fails_with_the_error_in_its_log(tmp_pa
     with pytest.raises(RunError, match=r"export failed \(exit 1\)"):
         run_worker("kit.export.worker", tmp_path, tmp_path / "export.log", "export")
     assert "job.json" in (tmp_path / "export.log").read_text()
+
+
+def test_parity_probes_include_a_multi_turn_chat(tmp_path):
+    from kit import runs
+    from kit.pipeline import probe_prompts
+
+    chats = [[{"role": "user", "content": f"q{k}"}, {"role": "assistant", "content": f"a{k}"}] for k in range(3)]
+    runs.write_jsonl(tmp_path / "data" / "train.jsonl", [{"messages": m} for m in chats])
+    probes = probe_prompts(tmp_path, 2)
+    assert probes[:2] == [chats[0][:1], chats[1][:1]]
+    assert [m["content"] for m in probes[2]] == ["q0", "a0", "q1"]
+    assert probe_prompts(tmp_path, 1) == [chats[0][:1]]

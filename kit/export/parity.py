@@ -16,7 +16,9 @@ from pathlib import Path
 
 from kit.eval.engine import open_engine
 
-VERSION = "2"  # 1: transformers generate() vs llama.cpp; 2: teacher-forced argmax on llama.cpp's greedy path
+# 1: transformers generate() vs llama.cpp; 2: teacher-forced argmax on llama.cpp's greedy path; 3: plus a
+# multi-turn probe (kit.pipeline.probe_prompts)
+VERSION = "3"
 TIE_NATS = 0.05  # a disagreement this close is f16 rounding between two near-equal tokens, not an export bug
 
 
