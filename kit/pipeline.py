@@ -7,7 +7,6 @@ it was in. The run's summary, with its provenance, lands under ``results/``.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import subprocess
@@ -43,15 +42,15 @@ def run_recipe(recipe: Recipe, results_dir: Path | None = None, planned: Planned
     resolved = recipe.to_dict()
     hw = env.choose(recipe.train.backend, recipe.train.dtype, recipe.train.quantization)
     log.info("hardware: %s on %s, %s (%s)", hw.backend, hw.device_name, hw.dtype, hw.reason)
-    with _timed(timings, "train"):
+    with runs.timed(timings, "train"):
         stages = train_stages(recipe, hw)
     run = stages[-1]["dir"]
     manifest, metrics, base_path = stages[-1]["manifest"], stages[-1]["metrics"], stages[-1]["base"]["path"]
-    with _timed(timings, "export"):
+    with runs.timed(timings, "export"):
         export = export_phase(runs.export_dir(run, resolved["export"]), base_path, run / "train", recipe, hw, run)
-    with _timed(timings, "eval"):
+    with runs.timed(timings, "eval"):
         scores = eval_phase(Path(export["dir"]), Path(export["gguf"]), recipe)
-    with _timed(timings, "baseline"):
+    with runs.timed(timings, "baseline"):
         baseline = baseline_phase(recipe, hw, stages[0]["base"]["path"], run) if recipe.eval.baseline else None
     summary = {
         "recipe": recipe.name,
@@ -117,15 +116,6 @@ def same_results(earlier: dict, summary: dict) -> bool:
 
 def summary_path(recipe_name: str, tag: str, results_dir: Path | None = None) -> Path:
     return (results_dir or results_root()) / recipe_name / "runs" / f"{tag}.json"
-
-
-@contextlib.contextmanager
-def _timed(timings: dict, name: str):
-    start = time.perf_counter()
-    try:
-        yield
-    finally:
-        timings[name] = round(time.perf_counter() - start, 2)
 
 
 def prepare_run(run: Path, key: dict, hw: env.Hardware) -> None:

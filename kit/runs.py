@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -120,6 +121,16 @@ def models_dir() -> Path:
 
 
 # --- atomic files and phases ---------------------------------------------------------------------
+
+
+@contextmanager
+def timed(seconds: dict, name: str) -> Iterator[None]:
+    """Adds ``name``: the block's wall seconds (rounded to 0.01) to ``seconds``, also when the block fails."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        seconds[name] = round(time.perf_counter() - start, 2)
 
 
 def write_json(path: Path, obj: Any) -> None:

@@ -9,22 +9,11 @@ row in the sweep), not the sweep.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import shutil
-import time
 from pathlib import Path
 
-from kit.runs import read_json, write_json
-
-
-@contextlib.contextmanager
-def _timed(seconds: dict, name: str):
-    start = time.perf_counter()
-    try:
-        yield
-    finally:
-        seconds[name] = round(time.perf_counter() - start, 2)
+from kit.runs import read_json, timed, write_json
 
 
 def export(out: Path, job: dict) -> None:
@@ -35,14 +24,14 @@ def export(out: Path, job: dict) -> None:
     seconds: dict[str, float] = {}
     merged, f16 = out / "merged", out / "model-F16.gguf"
     adapter = Path(job["adapter"]) if job["adapter"] else None
-    with _timed(seconds, "merge"):
+    with timed(seconds, "merge"):
         merge(job["base_path"], adapter, merged, job["chat_template"], job["merge_dtype"])
-    with _timed(seconds, "convert"):
+    with timed(seconds, "convert"):
         convert(merged, f16, "f16")
-    with _timed(seconds, "parity"):
+    with timed(seconds, "parity"):
         parity = parity_check(merged, f16, job["parity_prompts"], job["parity_max_tokens"], job["n_threads"])
     if job["quant"] != "F16":
-        with _timed(seconds, "quantize"):
+        with timed(seconds, "quantize"):
             quantize(f16, out / f"model-{job['quant']}.gguf", job["quant"], job["n_threads"])
         f16.unlink()
     if not job["keep_merged"]:
