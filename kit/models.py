@@ -19,17 +19,15 @@ SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 def _build_smollm2(out: Path) -> None:
-    """Dequantise the shipped GGUF into a trainable fp32 folder.
+    """Dequantise the shipped GGUF into a trainable fp32 folder, with the tokenizer the kit ships.
 
     transformers refuses ``save_pretrained`` on a GGUF-loaded model (a GGUF quantizer stays
     attached), so the model is rebuilt from its config and given the loaded state dict.
     """
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
-    _require_gguf_tokenizer_support()
     gguf = smollm2_gguf()
-    tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     loaded = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
     config = loaded.config
     if hasattr(config, "quantization_config"):
@@ -38,27 +36,37 @@ def _build_smollm2(out: Path) -> None:
     model.load_state_dict(loaded.state_dict())
     model.tie_weights()
     model.save_pretrained(out)
-    tok.save_pretrained(out)
+    smollm2_tokenizer().save_pretrained(out)
 
 
-def _require_gguf_tokenizer_support() -> None:
-    import transformers
+# SmolLM2's tokenizer as transformers 5.23 builds it from the shipped GGUF, gzipped (625 kB). Shipped because
+# the GPU stack's transformers (5.17, Unsloth's cap) builds a broken one from the GGUF, so that the aliases work
+# on both stacks; tests/test_models.py checks it against a fresh 5.23 build.
+TOKENIZER_ASSET = Path(__file__).parent / "assets" / "smollm2-tokenizer"
 
-    major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
-    if (major, minor) < (5, 23):
-        raise RuntimeError(
-            f"transformers {transformers.__version__} builds a broken tokenizer from the SmolLM2 GGUF "
-            "(llama.cpp then aborts); the CPU models need transformers>=5.23 (requirements.txt)"
-        )
+
+def smollm2_tokenizer():
+    """SmolLM2-135M-Instruct's tokenizer from the kit's copy (unpacked once into the cache)."""
+    import gzip
+    import shutil
+
+    from transformers import AutoTokenizer
+
+    folder = models_dir() / "smollm2-tokenizer"
+    if not (folder / "tokenizer.json").is_file():
+        with staging(folder) as tmp:
+            for name in ("tokenizer_config.json", "chat_template.jinja"):
+                shutil.copy(TOKENIZER_ASSET / name, tmp / name)
+            with gzip.open(TOKENIZER_ASSET / "tokenizer.json.gz") as src, open(tmp / "tokenizer.json", "wb") as dst:
+                shutil.copyfileobj(src, dst)
+    return AutoTokenizer.from_pretrained(folder)
 
 
 def _build_tiny_random_llama(out: Path) -> None:
     import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from transformers import LlamaConfig, LlamaForCausalLM
 
-    _require_gguf_tokenizer_support()
-    gguf = smollm2_gguf()
-    tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    tok = smollm2_tokenizer()
     config = LlamaConfig(
         vocab_size=len(tok),
         hidden_size=64,
