@@ -49,7 +49,7 @@ def test_compact_lm_head_loss_equals_the_full_logits_loss_and_its_gradients(lora
     want = _grads(lora_model, full)
     ours = compact_lm_head_loss(lora_model, batch)
     got = _grads(lora_model, ours)
-    assert abs(float(ours) - float(full)) < 1e-5
+    assert abs(ours.item() - full.item()) < 1e-5
     assert len(got) == len(want) > 0
     assert all((a - b).abs().max() < 1e-5 for a, b in zip(got, want, strict=True))
 
@@ -61,7 +61,7 @@ def test_compact_lm_head_loss_divides_by_the_accumulated_token_count(lora_model)
     trained = int((batch["labels"][:, 1:] != -100).sum())
     mean = compact_lm_head_loss(lora_model, batch)
     over_twice = compact_lm_head_loss(lora_model, batch, num_items_in_batch=2 * trained)
-    assert abs(float(over_twice) - float(mean) / 2) < 1e-6
+    assert abs(over_twice.item() - mean.item() / 2) < 1e-6
 
 
 def test_4bit_weights_count_two_parameters_a_stored_byte():
