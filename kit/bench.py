@@ -56,7 +56,7 @@ def _base_model() -> dict:
     out = runs.kit_home() / "bench" / "smollm2-135m"
     if not runs.is_done(out):
         with runs.staging(out) as tmp:
-            merge(path, None, tmp / "hf", "smollm2", "float32")
+            merge(path, None, tmp / "hf", "smollm2")
             convert(tmp / "hf", tmp / "model-F16.gguf", "f16")
             quantize(tmp / "model-F16.gguf", tmp / "model-Q8_0.gguf", "Q8_0", env.n_threads(None))
             runs.mark_done(tmp, {})
@@ -432,9 +432,7 @@ def phases_bench(base: dict) -> dict:
     )
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        rows["merge (save the HF folder)"] = _seconds(
-            lambda: merge(base["base"], None, tmp / "hf", "chatml", "float32")
-        )
+        rows["merge (save the HF folder)"] = _seconds(lambda: merge(base["base"], None, tmp / "hf", "chatml"))
         rows["convert to f16 GGUF (subprocess)"] = _seconds(lambda: convert(tmp / "hf", tmp / "f16.gguf", "f16"))
         rows["parity (2 probes, 16 tokens)"] = _seconds(
             lambda: parity_check(tmp / "hf", tmp / "f16.gguf", probes, 16, threads)

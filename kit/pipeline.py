@@ -47,7 +47,7 @@ def run_recipe(recipe: Recipe, results_dir: Path | None = None, planned: Planned
     run = stages[-1]["dir"]
     manifest, metrics, base_path = stages[-1]["manifest"], stages[-1]["metrics"], stages[-1]["base"]["path"]
     with runs.timed(timings, "export"):
-        export = export_phase(runs.export_dir(run, resolved["export"]), base_path, run / "train", recipe, hw, run)
+        export = export_phase(runs.export_dir(run, resolved["export"]), base_path, run / "train", recipe, run)
     with runs.timed(timings, "eval"):
         scores = eval_phase(Path(export["dir"]), Path(export["gguf"]), recipe)
     with runs.timed(timings, "baseline"):
@@ -139,7 +139,7 @@ def train_stages(recipe: Recipe, hw: env.Hardware) -> list[dict]:
         prepare_run(run, key, hw)
         replay = done[stage.replay_stage] if stage.replay_stage else None
         manifest = data_phase(run, stage, recipe.data.seed, replay)
-        base = stage_base(recipe, hw, out[-1] if out else None)
+        base = stage_base(recipe, out[-1] if out else None)
         runs.write_json(run / "base.json", base)
         metrics = train_phase(run)
         entry = {"name": name, "dir": run, "manifest": manifest, "metrics": metrics, "base": base, "reused": reused}
@@ -176,7 +176,7 @@ def data_phase(run: Path, stage, seed: int, replay: dict | None) -> dict:
     return manifest
 
 
-def stage_base(recipe: Recipe, hw: env.Hardware, parent: dict | None) -> dict:
+def stage_base(recipe: Recipe, parent: dict | None) -> dict:
     """The weights a stage starts from: the base model, or its parent's (merged, or its adapter continued)."""
     from kit.models import resolve_base
 
@@ -186,17 +186,18 @@ def stage_base(recipe: Recipe, hw: env.Hardware, parent: dict | None) -> dict:
         return {"path": parent["base"]["path"], "init_adapter": str(parent["dir"] / "train")}
     merged = parent["dir"] / "merged"
     if not runs.is_done(merged):
-        from kit.export.merge import merge
-
-        log.info("merging stage %s into the weights the next stage starts from", parent["name"])
+        log.info("merging stage %s into the weights the next stage starts from (worker process)", parent["name"])
+        job = {
+            "merge_only": True,
+            "base_path": parent["base"]["path"],
+            "adapter": str(parent["dir"] / "train"),
+            "chat_template": recipe.model.chat_template,
+        }
         with runs.staging(merged) as tmp:
-            merge(parent["base"]["path"], parent["dir"] / "train", tmp, recipe.model.chat_template, _merge_dtype(hw))
+            runs.write_json(tmp / "job.json", job)
+            run_worker("kit.export.worker", tmp, parent["dir"] / "merge.log", "merging stage " + parent["name"])
             runs.mark_done(tmp, {"base": parent["base"]})
     return {"path": str(merged), "init_adapter": None}
-
-
-def _merge_dtype(hw: env.Hardware) -> str:
-    return "float16" if hw.device == "cuda" else "float32"
 
 
 def train_phase(run: Path) -> dict:
@@ -256,7 +257,7 @@ def probe_prompts(run: Path, k: int) -> list[list[dict]]:
     return probes
 
 
-def export_phase(out: Path, base_path: str, adapter: Path | None, recipe: Recipe, hw: env.Hardware, run: Path) -> dict:
+def export_phase(out: Path, base_path: str, adapter: Path | None, recipe: Recipe, run: Path) -> dict:
     """Merge (or take the base as is), convert to f16 GGUF, check parity, quantize: in a worker process
     (kit.export.worker), so that a 7B merge's memory is handed back and an out-of-memory kill is a failed run."""
     spec = recipe.export
@@ -266,7 +267,6 @@ def export_phase(out: Path, base_path: str, adapter: Path | None, recipe: Recipe
             "base_path": base_path,
             "adapter": str(adapter) if adapter is not None else None,
             "chat_template": recipe.model.chat_template,
-            "merge_dtype": _merge_dtype(hw),
             "quant": spec.quant,
             "parity_prompts": probe_prompts(run, spec.parity_prompts),
             "parity_max_tokens": spec.parity_max_tokens,
@@ -524,5 +524,5 @@ def baseline_phase(recipe: Recipe, hw: env.Hardware, base_path: str, run: Path) 
     """The untrained base model, exported and scored the same way (cached per base model)."""
     resolved = recipe.to_dict()
     out = runs.baseline_dir(resolved["model"], resolved["export"])
-    export = export_phase(out / "export", base_path, None, recipe, hw, run)
+    export = export_phase(out / "export", base_path, None, recipe, run)
     return eval_phase(Path(export["dir"]), Path(export["gguf"]), recipe, label="baseline")

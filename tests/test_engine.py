@@ -19,7 +19,7 @@ def tiny_f16(tmp_path_factory, kit_home):
     mp = pytest.MonkeyPatch()
     mp.setenv("KIT_HOME", str(kit_home))
     folder = tmp_path_factory.mktemp("tiny_f16")
-    merge(resolve_base("tiny-random-llama"), None, folder / "hf", "smollm2", "float32")
+    merge(resolve_base("tiny-random-llama"), None, folder / "hf", "smollm2")
     convert(folder / "hf", folder / "model-F16.gguf", "f16")
     yield folder
     mp.undo()

@@ -51,7 +51,7 @@ def test_the_shape_comes_from_the_gguf_header(tmp_path, isolated):
     from kit.export.merge import merge
     from kit.models import resolve_base
 
-    merge(resolve_base("tiny-random-llama"), None, tmp_path / "hf", "smollm2", "float32")
+    merge(resolve_base("tiny-random-llama"), None, tmp_path / "hf", "smollm2")
     convert(tmp_path / "hf", tmp_path / "model.gguf", "f16")
     shape = model_shape(tmp_path / "model.gguf")
     # tiny-random-llama: 2 layers, hidden 64, 2 heads (head dim 32), 1 KV head

@@ -127,6 +127,7 @@ def test_two_stage_run_trains_in_order_and_chains_as_configured(tmp_path, isolat
     if chaining == "merge":
         assert base == {"path": str(first / "merged"), "init_adapter": None}
         assert runs.is_done(first / "merged")
+        assert (first / "merge.log").is_file() and not (first / "merged" / "job.json").exists()  # a worker merged it
     else:  # the first stage is shared with the merge case (chaining is not part of its key)
         first_base = json.loads((first / "base.json").read_text())
         assert base == {"path": first_base["path"], "init_adapter": str(first / "train")}

@@ -177,6 +177,29 @@ class PadCollator:
         }
 
 
+def load_adapter_weights(model, adapter_dir: str, lora: dict) -> None:
+    """An earlier stage's adapter weights into ``model``'s fresh adapter of the same shape (rank, alpha, modules):
+    how a backend that must build its adapter itself (Unsloth's get_peft_model) continues one."""
+    import json
+    from pathlib import Path
+
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    folder = Path(adapter_dir)
+    saved = json.loads((folder / "adapter_config.json").read_text())
+    want = {"r": lora["rank"], "lora_alpha": lora["alpha"], "target_modules": sorted(lora["target_modules"])}
+    have = {"r": saved["r"], "lora_alpha": saved["lora_alpha"], "target_modules": sorted(saved["target_modules"])}
+    if want != have:
+        raise ValueError(f"cannot continue the adapter in {folder}: it was trained with {have}, this stage asks {want}")
+    result = set_peft_model_state_dict(model, load_file(str(folder / "adapter_model.safetensors")))
+    if result.unexpected_keys:
+        raise ValueError(f"adapter in {folder} has weights this model lacks: {result.unexpected_keys[:3]}")
+    missing = [k for k in result.missing_keys if "lora_" in k]
+    if missing:
+        raise ValueError(f"adapter in {folder} lacks weights this model's adapter has: {missing[:3]}")
+
+
 def compact_lm_head_loss(model, inputs: dict, num_items_in_batch=None):
     """Mean cross-entropy over the trained (assistant) tokens, projecting only their positions through the LM head.
 

@@ -4,7 +4,7 @@ LoRA. Unsloth must be imported before transformers, which is why training runs i
 
 from __future__ import annotations
 
-from kit.backends.sft import run_trainer
+from kit.backends.sft import load_adapter_weights, run_trainer
 from kit.data.templates import training_template
 
 
@@ -20,12 +20,11 @@ def train(rows: list[dict], resolved: dict, hw, base_path: str, out_dir: str, in
         dtype=getattr(torch, hw.dtype),
         load_in_4bit=train_spec["quantization"] == "nf4",  # the gpu profiles say nf4: 4-bit QLoRA
     )
-    if init_adapter is not None:  # a later stage of the "continue" chaining: train the same adapter on
-        from peft import PeftModel
-
-        model = PeftModel.from_pretrained(model, init_adapter, is_trainable=True)
-    else:
-        model = _fresh_adapter(FastLanguageModel, model, lora, train_spec)
+    # Through Unsloth's get_peft_model in every case (its gradient checkpointing and LoRA kernels come with it);
+    # a later stage of the "continue" chaining then loads the earlier stage's weights into that same adapter.
+    model = _fresh_adapter(FastLanguageModel, model, lora, train_spec)
+    if init_adapter is not None:
+        load_adapter_weights(model, init_adapter, lora)
     tokenizer.chat_template = training_template(resolved["model"]["chat_template"])
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token

@@ -7,21 +7,51 @@ from pathlib import Path
 from kit.data.templates import inference_template
 
 
-def merge(base_path: str, adapter_dir: Path | None, out_dir: Path, chat_template: str, dtype: str) -> None:
-    """Merged model (or the base alone, when ``adapter_dir`` is None) saved into ``out_dir``.
+def merge(base_path: str, adapter_dir: Path | None, out_dir: Path, chat_template: str) -> str:
+    """Merged model (or the base alone, when ``adapter_dir`` is None) saved into ``out_dir``; returns its dtype.
 
-    The merge happens on CPU in ``dtype`` (float16 for 7B models: a QLoRA adapter is merged into
-    the full-precision base, as is usual, not into its 4-bit training copy).
+    The base is loaded on CPU in its own dtype (float16 for Llama-2-7B: a QLoRA adapter is merged into the
+    full-precision base, as is usual, not into its 4-bit training copy), each LoRA delta is added in float32,
+    and the sum is rounded once to that dtype (``merge_fp32``), so the merged folder keeps the base's size.
     """
-    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    model = AutoModelForCausalLM.from_pretrained(base_path, dtype=getattr(torch, dtype), device_map="cpu")
+    model = AutoModelForCausalLM.from_pretrained(base_path, dtype="auto", device_map="cpu")
     if adapter_dir is not None:
         from peft import PeftModel
 
-        model = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
+        model = PeftModel.from_pretrained(model, str(adapter_dir))
+        merge_fp32(model)
+        model = model.unload()  # the LoRA modules out, the (now merged) base layers back in place
     model.save_pretrained(out_dir)
     tokenizer = AutoTokenizer.from_pretrained(base_path)
     tokenizer.chat_template = inference_template(chat_template)
     tokenizer.save_pretrained(out_dir)
+    return str(model.dtype).removeprefix("torch.")
+
+
+def merge_fp32(model) -> int:
+    """Add every active LoRA delta to its base weight in float32, one layer at a time, rounding the sum once to
+    the weight's own dtype. PEFT's own merge rounds the delta to float16 first and then adds in float16 (two
+    roundings); a whole float32 copy of a 7B model would need 27 GB of RAM, one layer at a time needs ~0.2 GB.
+    Returns how many weights were merged."""
+    import torch
+    from peft.tuners.lora import LoraLayer
+
+    merged = 0
+    with torch.no_grad():
+        for module in model.modules():
+            if not isinstance(module, LoraLayer):
+                continue
+            weight = module.get_base_layer().weight
+            for name in module.active_adapters:
+                if name not in module.lora_A:
+                    continue
+                if module.use_dora.get(name):
+                    raise NotImplementedError("merge_fp32 adds plain LoRA deltas; this adapter uses DoRA")
+                module.lora_A[name].float()
+                module.lora_B[name].float()
+                delta = module.get_delta_weight(name)  # float32: its factors are
+                weight.data = (weight.data.float() + delta).to(weight.dtype)
+                merged += 1
+    return merged

@@ -1,9 +1,10 @@
 """The export worker: ``python -m kit.export.worker DIR`` merges, converts, checks parity and quantizes one model.
 
 It reads ``DIR/job.json`` (written by kit.pipeline.export_phase) and leaves the GGUF, ``parity.json`` and
-``phase_seconds.json`` in ``DIR``. It runs in its own process, like training, so that the memory a 7B merge and
-its parity reference take is handed back when it ends, and an out-of-memory kill ends this process (a failed
-row in the sweep), not the sweep.
+``phase_seconds.json`` in ``DIR``; a job with ``"merge_only": true`` (kit.pipeline.stage_base: the weights a
+later stage starts from) leaves the merged HF folder in ``DIR`` and nothing else. It runs in its own process,
+like training, so that the memory a 7B merge and its parity reference take is handed back when it ends, and an
+out-of-memory kill ends this process (a failed row in the sweep), not the sweep.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def export(out: Path, job: dict) -> None:
     merged, f16 = out / "merged", out / "model-F16.gguf"
     adapter = Path(job["adapter"]) if job["adapter"] else None
     with timed(seconds, "merge"):
-        merge(job["base_path"], adapter, merged, job["chat_template"], job["merge_dtype"])
+        merge(job["base_path"], adapter, merged, job["chat_template"])
     with timed(seconds, "convert"):
         convert(merged, f16, "f16")
     with timed(seconds, "parity"):
@@ -45,7 +46,18 @@ def main() -> None:
     parser.add_argument("out_dir", type=Path)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    export(args.out_dir, read_json(args.out_dir / "job.json"))
+    job = read_json(args.out_dir / "job.json")
+    if job.get("merge_only"):
+        merge_stage(args.out_dir, job)
+    else:
+        export(args.out_dir, job)
+
+
+def merge_stage(out: Path, job: dict) -> None:
+    from kit.export.merge import merge
+
+    (out / "job.json").unlink()  # the folder becomes the merged model's
+    merge(job["base_path"], Path(job["adapter"]), out, job["chat_template"])
 
 
 if __name__ == "__main__":
