@@ -53,7 +53,9 @@ RQ ?= rq1
 # SEEDS=3 trains the small fractions with 3 training seeds; ARGS='eval.n_threads=1' passes dotted overrides.
 SEEDS ?=
 ARGS ?=
-PROFILE_FLAG := $(if $(PROFILE),--profile $(PROFILE),)
+# GPU_CLASS=t4 (laptop-8gb, laptop-4070, t4, a100, h100): the GPU a gpu-profile plan's estimates are for.
+GPU_CLASS ?=
+PROFILE_FLAG := $(if $(PROFILE),--profile $(PROFILE),) $(if $(GPU_CLASS),--gpu-class $(GPU_CLASS),)
 OVERRIDES := $(if $(SEEDS),grid.seeds=$(SEEDS),) $(ARGS)
 SWEEP := $(if $(DRY),plan,sweep)
 

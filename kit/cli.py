@@ -9,6 +9,7 @@ import logging
 import sys
 from pathlib import Path
 
+from kit.estimate import DEFAULT_GPU_CLASS, GPU_CLASSES
 from kit.pipeline import results_root
 from kit.recipe import PROFILES, RecipeError, load_recipe, shipped_recipes
 
@@ -80,7 +81,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from kit.sweep import format_plan, measured_speed, plan, run_sweep
 
     recipe = load_recipe(args.recipe, args.overrides, profile=args.profile)
-    speed = measured_speed(recipe.profile)
+    speed = measured_speed(recipe.profile, recipe, args.gpu_class)
     print(format_plan(recipe, plan(recipe, speed), speed), flush=True)
     if args.dry:
         return 0
@@ -155,6 +156,11 @@ def main(argv: list[str] | None = None) -> None:
         p.add_argument("overrides", nargs="*", help="dotted.key=value")
         p.add_argument("--profile", choices=PROFILES)
         p.add_argument("--dry", action="store_true", default=name == "plan", help="print the plan, run nothing")
+        p.add_argument(
+            "--gpu-class",
+            choices=sorted(GPU_CLASSES),
+            help=f"the GPU a gpu-profile plan estimates for (default {DEFAULT_GPU_CLASS}; kit/estimate.py)",
+        )
         p.set_defaults(func=func)
     p = sub.add_parser("bench", help="measure eval and training speed side by side (results/bench/)")
     p.add_argument("--skip-train", action="store_true", help="only the evaluation half")
