@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -28,7 +29,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             shape = f"{len(recipe.runs())} run(s)" if recipe.grid else f"{len(recipe.data.mixture)} source(s)"
             print(f"ok   {path} [{profile}]: {shape}, {len(recipe.eval.tasks)} eval task(s)")
     print(f"{len(paths)} recipe(s), {failed} failure(s)")
-    return 1 if failed else 0
+    return 2 if failed else 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -179,10 +180,9 @@ def main(argv: list[str] | None = None) -> None:
     except RecipeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         code = 2
-    except Exception as exc:  # the kit's own errors carry what to do; show them without a traceback
-        if type(exc).__module__.startswith("kit.") and not isinstance(exc, KeyError | TypeError | AttributeError):
-            print(f"error ({type(exc).__name__}): {exc}", file=sys.stderr)
-            code = 2
-        else:
+    except Exception as exc:  # one clear line, not a traceback; KIT_DEBUG=1 for the traceback
+        if os.environ.get("KIT_DEBUG"):
             raise
+        print(f"error ({type(exc).__name__}): {exc}\n(KIT_DEBUG=1 shows the traceback)", file=sys.stderr)
+        code = 1
     sys.exit(code)

@@ -280,23 +280,36 @@ def export_phase(out: Path, base_path: str, adapter: Path | None, recipe: Recipe
             seconds = runs.read_json(tmp / "phase_seconds.json")
             seconds["worker_startup"] = round(time.perf_counter() - started - sum(seconds.values()), 2)
             (tmp / "phase_seconds.json").unlink()
-            parity = runs.read_json(tmp / "parity.json")
-            if not parity["passed"]:
-                log.warning(
-                    "parity check: %d/%d probes differ between transformers and the f16 GGUF",
-                    parity["total"] - parity["matched"],
-                    parity["total"],
-                )
-            done = {"quant": spec.quant, "export": recipe.to_dict()["export"], "phase_seconds": seconds}
+            done = {
+                "quant": spec.quant,
+                "export": runs.export_key(recipe.to_dict()["export"]),
+                "phase_seconds": seconds,
+            }
             runs.mark_done(tmp, done)
     gguf = out / name
+    parity = runs.read_json(out / "parity.json")
+    check_parity(parity, spec.allow_parity_mismatch, out / "parity.json")
     return {
         "dir": str(out),
         "gguf": str(gguf),
         "gguf_bytes": gguf.stat().st_size,
-        "parity": runs.read_json(out / "parity.json"),
+        "parity": parity,
         "phase_seconds": runs.read_json(out / "DONE.json").get("phase_seconds", {}),
     }
+
+
+def check_parity(parity: dict, allowed: bool, where: Path) -> None:
+    """A GGUF that does not answer like its merged model fails the run: its scores would not be the model's."""
+    if parity["passed"]:
+        return
+    what = f"{parity['total'] - parity['matched']}/{parity['total']} parity probes differ between the merged model "
+    what += f"and its f16 GGUF ({where})"
+    if not allowed:
+        raise RunError(
+            f"{what}; scores from this GGUF would not be the model's (export.allow_parity_mismatch: true "
+            "scores it anyway, marked in every table)"
+        )
+    log.warning("%s; scored anyway (export.allow_parity_mismatch)", what)
 
 
 def eval_phase(export_dir: Path, gguf: Path, recipe: Recipe, label: str = "tuned") -> dict:

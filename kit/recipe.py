@@ -44,7 +44,19 @@ class ModelSpec:
     max_seq_len_tokens: int = 512
 
     def problems(self) -> list[tuple[str, str]]:
-        return _positive(self, "max_seq_len_tokens")
+        from kit.models import ALIASES
+
+        out = _positive(self, "max_seq_len_tokens")
+        # not an alias, not "owner/name" on the hub, not a folder here: a typo of an alias, most likely
+        if self.base not in ALIASES and "/" not in self.base and not Path(self.base).exists():
+            out.append(
+                (
+                    "base",
+                    f"{self.base!r} is not a kit alias{did_you_mean(self.base, ALIASES)} ({', '.join(ALIASES)}), "
+                    "a hub id ('owner/name') or a local folder",
+                )
+            )
+        return out
 
 
 @dataclass(frozen=True)
@@ -84,6 +96,35 @@ class SourceSpec:
             out.append(("pool_n", f"must be >= 1, got {self.pool_n}"))
         if self.kind == "local" and self.format is None:
             out.append(("format", "a local file needs 'format:' (gsm8k | alpaca | sharegpt | chat)"))
+        return out + self._name_problems()
+
+    def _name_problems(self) -> list[tuple[str, str]]:
+        """The names this entry uses exist: the generator, the format, the file, a hub id's known format."""
+        from kit.data.builtin import GENERATORS
+        from kit.data.formats import FORMATS, KNOWN_HUB_FORMATS
+
+        out = []
+        if self.kind == "builtin" and self.target and self.target not in GENERATORS:
+            out.append(
+                (
+                    "source",
+                    f"unknown built-in generator {self.target!r}{did_you_mean(self.target, GENERATORS)}; "
+                    f"valid: {', '.join('builtin:' + g for g in GENERATORS)}",
+                )
+            )
+        if self.format is not None and self.format not in FORMATS:
+            out.append(
+                (
+                    "format",
+                    f"unknown format {self.format!r}{did_you_mean(self.format, FORMATS)}; valid: {', '.join(FORMATS)}",
+                )
+            )
+        if self.kind == "hf" and self.format is None and self.target not in KNOWN_HUB_FORMATS:
+            out.append(
+                ("format", f"the kit does not know {self.target!r}'s layout: give 'format:' ({', '.join(FORMATS)})")
+            )
+        if self.kind == "local" and self.target and not Path(self.target).is_file():
+            out.append(("source", f"no file {self.target!r} (relative paths are taken from {Path.cwd()})"))
         return out
 
 
@@ -283,6 +324,9 @@ class ExportSpec:
     parity_prompts: int = 3
     parity_max_tokens: int = 24
     keep_merged: bool = False  # the merged HF folder is large (13 GB at 7B); the GGUFs are what eval needs
+    # A GGUF that does not answer like the merged model (kit.export.parity) fails its run unless this is true; then
+    # its scores are kept and every table marks them. Not part of the export's key: it decides what happens after.
+    allow_parity_mismatch: bool = False
 
     def problems(self) -> list[tuple[str, str]]:
         out = _positive(self, "parity_prompts", "parity_max_tokens")

@@ -107,13 +107,22 @@ def run_dir(key: dict) -> Path:
     return kit_home() / "runs" / content_hash(key)
 
 
+# Export settings that decide what happens after an export, not the files it makes.
+NOT_IN_EXPORT_KEY = ("allow_parity_mismatch",)
+
+
+def export_key(export: dict) -> dict:
+    return {k: v for k, v in export.items() if k not in NOT_IN_EXPORT_KEY}
+
+
 def baseline_dir(model: dict, export: dict) -> Path:
     """Where the untrained base model's export and scores live (shared by every recipe using it)."""
-    return kit_home() / "baselines" / content_hash({"pipeline": PIPELINE_VERSION, "model": model, "export": export})
+    key = {"pipeline": PIPELINE_VERSION, "model": model, "export": export_key(export)}
+    return kit_home() / "baselines" / content_hash(key)
 
 
 def export_dir(run: Path, export: dict) -> Path:
-    return run / "export" / content_hash(export)
+    return run / "export" / content_hash(export_key(export))
 
 
 def models_dir() -> Path:

@@ -36,3 +36,23 @@ def test_a_clear_disagreement_fails(monkeypatch, margin):
 def test_different_prompt_tokens_fail_even_when_the_answers_agree(monkeypatch):
     result = fake_check(monkeypatch, [7, 8, 9], [0.0, 0.0, 0.0], hf_prompt=(1, 2, 4))
     assert not result["passed"] and not result["probes"][0]["prompt_tokens_match"]
+
+
+def test_a_failed_parity_fails_the_run_unless_the_recipe_allows_it(tmp_path, caplog):
+    from kit.pipeline import RunError, check_parity
+
+    failed = {"passed": False, "matched": 1, "total": 3}
+    with pytest.raises(RunError, match="2/3 parity probes differ.*allow_parity_mismatch"):
+        check_parity(failed, False, tmp_path / "parity.json")
+    check_parity(failed, True, tmp_path / "parity.json")  # allowed: logged, the run goes on
+    assert "scored anyway" in caplog.text
+    check_parity({"passed": True, "matched": 3, "total": 3}, False, tmp_path / "parity.json")
+
+
+def test_allowing_a_parity_mismatch_does_not_change_where_the_export_lives(tmp_path):
+    from kit import runs
+
+    export = {"quant": "Q8_0", "parity_prompts": 2, "parity_max_tokens": 16, "keep_merged": False}
+    same = runs.export_dir(tmp_path, {**export, "allow_parity_mismatch": True})
+    assert same == runs.export_dir(tmp_path, {**export, "allow_parity_mismatch": False})
+    assert same == tmp_path / "export" / runs.content_hash(export)  # the key exports had before the setting existed

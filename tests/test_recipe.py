@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -116,3 +117,48 @@ def test_cli_typo_fails_before_any_model_or_torch_loads():
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert "exit 2 False" in done.stdout
     assert "train.epochs" in done.stderr
+
+
+BAD_NAMES = {
+    "generator": ('source: "builtin:math"', 'source: "builtin:poetry"', "unknown built-in generator 'poetry'"),
+    "format": ('source: "builtin:math"', 'source: "local:tests/test_recipe.py", format: jsonl', "unknown format"),
+    "hub layout": ('source: "builtin:math"', 'source: "hf:someone/dataset"', "does not know 'someone/dataset'"),
+    "local file": ('source: "builtin:math"', 'source: "local:no/such.jsonl", format: chat', "no file 'no/such.jsonl'"),
+    "task": ("task: builtin_math,", "task: builtin_maths,", "did you mean 'builtin_math'"),
+    "base alias": ("base: tiny-random-llama", "base: tiny-random-lama", "did you mean 'tiny-random-llama'"),
+    "template": ("max_seq_len_tokens: 160", "max_seq_len_tokens: 160, chat_template: vicuna", "chat_template"),
+    "quant": ("parity_max_tokens: 6", "parity_max_tokens: 6, quant: Q4_K_S", "'Q4_K_S' is not one of"),
+}
+NAMED = """
+name: named
+model: {base: tiny-random-llama, max_seq_len_tokens: 160}
+data: {mixture: [{source: "builtin:math", pool_n: 8, n: 4}]}
+train: {max_steps: 1, batch_size: 2}
+export: {parity_prompts: 1, parity_max_tokens: 6}
+eval: {tasks: [{task: builtin_math, n: 2}]}
+"""
+
+
+@pytest.mark.parametrize("what", BAD_NAMES)
+def test_an_unknown_name_fails_validate_with_exit_2_and_one_clear_message(what, tmp_path):
+    good, bad, message = BAD_NAMES[what]
+    assert good in NAMED
+    recipe = write_recipe(tmp_path / "r.yaml", NAMED.replace(good, bad, 1))
+    home = tmp_path / "home"
+    for command in (["validate", str(recipe)], ["run", str(recipe)]):
+        done = subprocess.run(
+            [sys.executable, "-m", "kit", *command],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "KIT_HOME": str(home)},
+        )
+        out = done.stdout + done.stderr
+        assert done.returncode == 2, out
+        assert message in out and "Traceback" not in out
+    assert not (home / "runs").exists()  # nothing started
+
+
+def test_the_named_recipe_itself_is_valid(tmp_path):
+    load_recipe(write_recipe(tmp_path / "r.yaml", NAMED))

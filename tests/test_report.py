@@ -267,6 +267,17 @@ def test_rq1_table_shows_ours_the_paper_the_base_and_footnoted_failures():
     assert lines == ["| 1", "| 1/4", "| 1/16", "| 1/64", "| 1/256"]
 
 
+def test_a_gguf_scored_despite_failing_parity_is_marked_in_the_table():
+    rows = make_rows(SINGLE)
+    for r in rows:
+        if r["arm"] == "code" and r["fraction"] == 1:
+            r["parity"] = False
+    text = rq1.table(rows)
+    assert "0.500 ± 0.030 (200) ⚠[^1]" in text or " ⚠[^1]" in text
+    assert "failed its parity check" in text and "allow_parity_mismatch" in text
+    assert text.count("⚠") == 1
+
+
 def test_rq2_table_shows_both_deltas():
     text = rq2.table(make_rows(SINGLE, MIXED))
     line = (

@@ -89,6 +89,11 @@ def ours(cell: Cell | None, notes: Footnotes, where: str, show_n: bool = True) -
         text += f" (mean of {cell.n_ok})"
     if cell.errors:
         text += notes.add(f"{where}: {len(cell.errors)} more run(s) failed: " + "; ".join(cell.errors))
+    if cell.parity_mismatch:
+        text += " ⚠" + notes.add(
+            f"{where}: the GGUF of {cell.parity_mismatch} run(s) failed its parity check (it does not answer like the "
+            "merged model); scored only because the recipe says export.allow_parity_mismatch: true"
+        )
     return f"{text} (n train={cell.n_examples:,})" if show_n else text
 
 

@@ -198,6 +198,7 @@ class Cell:
     errors: tuple[str, ...]
     stderr: float | None = None
     n_eval: int = 0
+    parity_mismatch: int = 0  # ok runs whose GGUF failed parity (scored under export.allow_parity_mismatch)
 
     @property
     def failed(self) -> bool:
@@ -235,6 +236,7 @@ def _cell(group: list[dict]) -> Cell:
         errors=errors,
         stderr=stderr,
         n_eval=max((r.get("n_eval", 0) for r in ok), default=0),
+        parity_mismatch=sum(r.get("parity") is False for r in ok),
     )
 
 
