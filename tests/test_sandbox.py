@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import time
 
@@ -148,3 +149,27 @@ def test_timeout_scale_rejects_non_positive_or_non_numbers(monkeypatch, bad):
     monkeypatch.setenv(sandbox.TIMEOUT_SCALE_ENV, bad)
     with pytest.raises(ValueError, match=sandbox.TIMEOUT_SCALE_ENV):
         timeout_scale()
+
+
+def test_measured_scale_is_a_power_of_two(monkeypatch):
+    monkeypatch.delenv(sandbox.TIMEOUT_SCALE_ENV, raising=False)
+    sandbox._measured_scale.cache_clear()
+    try:
+        scale = timeout_scale()
+        assert scale >= 1 and scale == 2 ** round(math.log2(scale))
+    finally:
+        sandbox._measured_scale.cache_clear()
+
+
+@pytest.mark.parametrize("task_name", ["builtin_code", "builtin_code_easy", "humaneval"])
+def test_the_timeout_factor_keys_a_code_score_and_is_recorded_with_it(task_name, monkeypatch, tmp_path):
+    from kit.eval.tasks import get_task
+    from kit.pipeline import eval_key
+    from kit.recipe import EvalTaskSpec, Recipe
+
+    task, spec, recipe = get_task(task_name), EvalTaskSpec(task_name, n=2), Recipe(name="r")
+    monkeypatch.setenv(sandbox.TIMEOUT_SCALE_ENV, "2")
+    settings, out = eval_key(tmp_path, task, spec, recipe)
+    assert settings["sandbox_timeout_scale"] == 2.0  # score_task writes the settings into the result
+    monkeypatch.setenv(sandbox.TIMEOUT_SCALE_ENV, "4")
+    assert eval_key(tmp_path, task, spec, recipe)[1] != out

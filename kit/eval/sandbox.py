@@ -70,8 +70,10 @@ CALIBRATION_REFERENCE_S = 0.2
 
 
 def timeout_scale() -> float:
-    """Factor for sandbox timeouts: ``$KIT_SANDBOX_TIMEOUT_SCALE`` if set, else this machine's speed
-    against the reference (measured once per process, never below 1: slow or busy machines get more time)."""
+    """Factor for sandbox timeouts: ``$KIT_SANDBOX_TIMEOUT_SCALE`` if set, else this machine's speed against the
+    reference (measured once per process, never below 1: slow or busy machines get more time), rounded up to a
+    power of two so that it is stable from one process to the next: it is an input of every code score, part of
+    the eval settings that key cached results (the code tasks' ``cache_identity``)."""
     raw = os.environ.get(TIMEOUT_SCALE_ENV, "").strip()
     if not raw:
         return _measured_scale()
@@ -93,7 +95,7 @@ def _measured_scale() -> float:
         for i in range(3_000_000):
             total += i % 7
         best = min(best, time.perf_counter() - start)
-    return max(1.0, round(best / CALIBRATION_REFERENCE_S, 2))
+    return float(2 ** math.ceil(math.log2(max(1.0, best / CALIBRATION_REFERENCE_S))))
 
 
 def run_program(

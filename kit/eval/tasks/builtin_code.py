@@ -22,6 +22,11 @@ TIMEOUT_S = 5.0
 DENSE_VERSION = f"1-gen{generator.VERSION}-dense{generator.DENSE_VERSION}"
 
 
+def cache_identity() -> dict:
+    """The sandbox's timeout factor decides which slow programs pass: an input of the score."""
+    return {"sandbox_timeout_scale": timeout_scale()}
+
+
 def load_items(n: int | None, seed: int) -> list[dict]:
     """The first n eval tasks for ``seed`` (a smaller n is a prefix of a larger one)."""
     return generator.generate_eval(DEFAULT_N if n is None else n, seed)

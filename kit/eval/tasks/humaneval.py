@@ -13,6 +13,13 @@ from kit.eval.sandbox import run_program, timeout_scale
 VERSION = f"1-extract{code_extract.VERSION}-sandbox{sandbox.VERSION}"
 MAX_NEW_TOKENS = 384
 TIMEOUT_S = 10.0
+
+
+def cache_identity() -> dict:
+    """The sandbox's timeout factor decides which slow programs pass: an input of the score."""
+    return {"sandbox_timeout_scale": timeout_scale()}
+
+
 PROMPT = (
     "Complete the following Python function.\n\n```python\n{code}\n```\n\n"
     "Reply with the complete function, signature included, in a ```python code block."
