@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 from kit.estimate import DEFAULT_GPU_CLASS, GPU_CLASSES
-from kit.pipeline import results_root
 from kit.recipe import PROFILES, RecipeError, load_recipe, shipped_recipes
+from kit.runs import results_root
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -79,7 +79,8 @@ CHECKS = {"parity": _check_parity, "improves": _check_improves}
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Plan, then (unless --dry) run every run of a grid recipe and write its report."""
-    from kit.sweep import format_plan, measured_speed, plan, run_sweep
+    from kit.plan import format_plan, measured_speed, plan
+    from kit.sweep import run_sweep
 
     recipe = load_recipe(args.recipe, args.overrides, profile=args.profile)
     speed = measured_speed(recipe.profile, recipe, args.gpu_class)

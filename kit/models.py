@@ -11,7 +11,7 @@ import importlib.util
 import logging
 from pathlib import Path
 
-from kit.runs import models_dir, staging
+from kit.runs import locked, models_dir, staging
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +53,14 @@ def smollm2_tokenizer():
     from transformers import AutoTokenizer
 
     folder = models_dir() / "smollm2-tokenizer"
-    if not (folder / "tokenizer.json").is_file():
-        with staging(folder) as tmp:
-            for name in ("tokenizer_config.json", "chat_template.jinja"):
-                shutil.copy(TOKENIZER_ASSET / name, tmp / name)
-            with gzip.open(TOKENIZER_ASSET / "tokenizer.json.gz") as src, open(tmp / "tokenizer.json", "wb") as dst:
-                shutil.copyfileobj(src, dst)
+    with locked(folder):
+        if not (folder / "tokenizer.json").is_file():
+            with staging(folder) as tmp:
+                for name in ("tokenizer_config.json", "chat_template.jinja"):
+                    shutil.copy(TOKENIZER_ASSET / name, tmp / name)
+                with gzip.open(TOKENIZER_ASSET / "tokenizer.json.gz") as src:
+                    with open(tmp / "tokenizer.json", "wb") as dst:
+                        shutil.copyfileobj(src, dst)
     return AutoTokenizer.from_pretrained(folder)
 
 
@@ -112,8 +114,9 @@ def resolve_base(base: str) -> str:
     if base not in ALIASES:
         return base
     out = models_dir() / base
-    if not (out / "config.json").is_file():
-        log.info("preparing base model %s in %s (once)", base, out)
-        with staging(out) as tmp:
-            ALIASES[base](tmp)
+    with locked(out):
+        if not (out / "config.json").is_file():
+            log.info("preparing base model %s in %s (once)", base, out)
+            with staging(out) as tmp:
+                ALIASES[base](tmp)
     return str(out)

@@ -9,17 +9,27 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+log = logging.getLogger(__name__)
+
+REPO = Path(__file__).resolve().parents[1]
+
 # Bumped when the training/export pipeline changes in a way that changes its outputs.
 PIPELINE_VERSION = "1"
+
+
+class RunError(RuntimeError):
+    """A phase of a run failed; the message names the phase and where its log is."""
 
 
 def kit_home() -> Path:
@@ -103,12 +113,48 @@ def train_key(resolved: dict, backend: str, dtype: str) -> dict:
     return stage_keys(resolved, backend, dtype)[-1][1]
 
 
-def run_dir(key: dict) -> Path:
-    return kit_home() / "runs" / content_hash(key)
+@dataclass(frozen=True)
+class RunDir:
+    """One stage's folder under ``KIT_HOME/runs/<id>``, the id being its key's hash: every name in it is here."""
+
+    path: Path
+
+    @property
+    def id(self) -> str:
+        return self.path.name
+
+    key = property(lambda self: self.path / "recipe.json")  # the stage key: what decides the adapter
+    hardware = property(lambda self: self.path / "hardware.json")  # where it was (or is to be) trained
+    base = property(lambda self: self.path / "base.json")  # the weights it starts from
+    job = property(lambda self: self.path / "job.json")  # what the training worker is given (kit.backends.job)
+    data = property(lambda self: self.path / "data")  # phase: the training rows and their manifest
+    rows = property(lambda self: self.path / "data" / "train.jsonl")
+    manifest = property(lambda self: self.path / "data" / "manifest.json")
+    train = property(lambda self: self.path / "train")  # phase: the adapter and the training metrics
+    train_log = property(lambda self: self.path / "train.log")
+    train_wall = property(lambda self: self.path / "train_wall.json")
+    merged = property(lambda self: self.path / "merged")  # phase: the weights a later stage starts from
+    merge_log = property(lambda self: self.path / "merge.log")
+
+    def export(self, export: dict) -> Path:
+        """Phase: the GGUF made with these export settings (and its parity check and evals)."""
+        return export_dir(self.path, export)
+
+
+def run_dir(key: dict) -> RunDir:
+    return RunDir(kit_home() / "runs" / content_hash(key))
+
+
+def all_runs() -> list[RunDir]:
+    return [RunDir(p) for p in sorted((kit_home() / "runs").glob("*")) if p.is_dir()]
 
 
 # Export settings that decide what happens after an export, not the files it makes.
 NOT_IN_EXPORT_KEY = ("allow_parity_mismatch",)
+
+
+def baseline_export_dir(baseline: Path) -> Path:
+    return baseline / "export"
 
 
 def export_key(export: dict) -> dict:
@@ -127,6 +173,47 @@ def export_dir(run: Path, export: dict) -> Path:
 
 def models_dir() -> Path:
     return kit_home() / "models"
+
+
+# An export folder's files (kit.export.worker writes them, kit.pipeline.export_phase reads them), and an eval
+# pass's per-item records (kit.eval.phase).
+EXPORT_JOB, EXPORT_LOG, PARITY, PHASE_SECONDS = "job.json", "export.log", "parity.json", "phase_seconds.json"
+ITEMS = "items.jsonl"
+
+
+def gguf_name(quant: str) -> str:
+    return f"model-{quant}.gguf"
+
+
+def eval_root(export: Path) -> Path:
+    """Every cached score of one GGUF (one folder per task pass, named by its settings' hash)."""
+    return export / "eval"
+
+
+def eval_dir(export: Path, task: str, settings: dict) -> Path:
+    return eval_root(export) / f"{task}-{content_hash(settings)}"
+
+
+def dense_dir(export: Path, task: str, settings: dict) -> Path:
+    return eval_root(export) / f"{task}-dense-{content_hash(settings)}"
+
+
+def timing_path(run_id: str) -> Path:
+    """What a full run cost on this machine (kit.sweep records it, kit.plan estimates from it)."""
+    return kit_home() / "timings" / f"{run_id}.json"
+
+
+def results_root() -> Path:
+    """Small result files: the repo's results/ unless KIT_RESULTS points elsewhere (tests do)."""
+    return Path(os.environ.get("KIT_RESULTS") or REPO / "results")
+
+
+def summaries_dir(recipe_name: str, results_dir: Path | None = None) -> Path:
+    return (results_dir or results_root()) / recipe_name / "runs"
+
+
+def summary_path(recipe_name: str, tag: str, results_dir: Path | None = None) -> Path:
+    return summaries_dir(recipe_name, results_dir) / f"{tag}.json"
 
 
 # --- atomic files and phases ---------------------------------------------------------------------
@@ -168,6 +255,11 @@ def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
 
 
+def read_done(phase_dir: Path) -> dict:
+    """What a finished phase recorded about itself."""
+    return read_json(phase_dir / "DONE.json")
+
+
 def is_done(phase_dir: Path) -> bool:
     return (phase_dir / "DONE.json").is_file()
 
@@ -177,8 +269,31 @@ def mark_done(phase_dir: Path, info: dict) -> None:
 
 
 @contextmanager
+def locked(phase_dir: Path) -> Iterator[None]:
+    """Held while a phase is checked and built: two sweeps sharing a run on one KIT_HOME never build it (or clear
+    its half-written folder) at once; the second waits, then finds it done. The lock files live in
+    ``KIT_HOME/locks`` (named by the phase's resolved path), not in the run folders; the operating system releases
+    a lock when its process dies, so a killed sweep leaves nothing to clean up."""
+    from filelock import FileLock, Timeout
+
+    folder = kit_home() / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(folder / f"{content_hash(str(phase_dir.resolve()), 16)}.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        log.info("waiting for another process to finish %s", phase_dir)
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+@contextmanager
 def staging(final: Path) -> Iterator[Path]:
-    """A scratch folder that becomes ``final`` only if the block finishes (rename is atomic)."""
+    """A scratch folder that becomes ``final`` only if the block finishes (rename is atomic). Callers that may race
+    with another process hold ``locked(final)`` around the is-it-done check and this."""
     final.parent.mkdir(parents=True, exist_ok=True)
     for stale in final.parent.glob(f".{final.name}.*.partial"):  # left by a killed process
         shutil.rmtree(stale, ignore_errors=True)

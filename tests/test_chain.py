@@ -98,7 +98,7 @@ def test_second_invocation_redoes_nothing(chain):
 
 
 def pipeline_results(recipe) -> list:
-    from kit.pipeline import results_root
+    from kit.runs import results_root
 
     return sorted((results_root() / recipe.name / "runs").glob("*.json"))
 

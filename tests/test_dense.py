@@ -85,26 +85,27 @@ def test_score_dense_ranks_by_mean_logprob_per_scored_token(tiny_f16):  # noqa: 
 
 
 def test_dense_pass_writes_its_own_records_and_merges_into_the_task_metrics(tiny_f16, tmp_path):  # noqa: F811
-    from kit import pipeline, runs
+    from kit import runs
+    from kit.eval import phase
     from kit.eval.engine import open_engine
     from kit.eval.tasks import builtin_general as task
 
     recipe = SimpleNamespace(eval=SimpleNamespace(seed=0, n_ctx_tokens=512, batch_size=4, n_threads=1))
     spec = SimpleNamespace(task="builtin_general", n=4, dense_n=6)
-    assert pipeline.dense_plan(tmp_path, task, SimpleNamespace(task="builtin_general"), recipe) is None
-    settings, out = pipeline.dense_plan(tmp_path, task, spec, recipe)
+    assert phase.dense_plan(tmp_path, task, SimpleNamespace(task="builtin_general"), recipe) is None
+    settings, out = phase.dense_plan(tmp_path, task, spec, recipe)
     assert out.parent == tmp_path / "eval" and out.name.startswith("builtin_general-dense-")
     with open_engine(tiny_f16 / "model-F16.gguf", n_ctx=512, n_threads=N_THREADS, batch_size=4) as engine:
-        dense = pipeline.dense_task(engine, task, spec, settings, out, "test")
+        dense = phase.dense_task(engine, task, spec, settings, out, "test")
     records = [json.loads(line) for line in (out / "items.jsonl").read_text().splitlines()]
-    assert pipeline._has_metrics(out) and len(records) == 6 == dense["n_items"]
+    assert phase._has_metrics(out) and len(records) == 6 == dense["n_items"]
     generation = {
         "score": 0.5,
-        "metrics": pipeline.generation_metrics(
+        "metrics": phase.generation_metrics(
             [{"id": "a", "score": 1.0, "assert_frac": 1.0}, {"id": "b", "score": 0.0, "assert_frac": 0.5}], "v1"
         ),
     }
-    merged = pipeline.with_dense(generation, dense)
+    merged = phase.with_dense(generation, dense)
     assert set(merged["metrics"]) == {"accuracy", "assert_frac", "dense_rank", "gold_logprob"}
     acc = merged["metrics"]["accuracy"]
     assert (acc["score"], acc["n"], acc["per_item"], acc["kind"]) == (0.5, 2, {"a": 1.0, "b": 0.0}, "generation")
@@ -115,4 +116,4 @@ def test_dense_pass_writes_its_own_records_and_merges_into_the_task_metrics(tiny
     old = tmp_path / "old"  # a result written before metrics existed is recomputed, not read
     with runs.staging(old) as tmp:
         runs.mark_done(tmp, {"score": 0.5})
-    assert runs.is_done(old) and not pipeline._has_metrics(old)
+    assert runs.is_done(old) and not phase._has_metrics(old)

@@ -85,7 +85,7 @@ def test_recorded_tokens_per_example_are_what_the_shared_files_measure(isolated)
 
 
 def test_gpu_plan_shows_counts_tokens_memory_and_its_speed_model(isolated, tmp_path, monkeypatch):
-    from kit.sweep import format_plan, measured_speed, plan
+    from kit.plan import format_plan, measured_speed, plan
 
     monkeypatch.setattr(estimate, "GPU_CHECK_TRAIN", tmp_path / "no-gpu-check-yet.json")
 
@@ -105,7 +105,7 @@ def test_gpu_plan_shows_counts_tokens_memory_and_its_speed_model(isolated, tmp_p
 
 def test_a_cpu_plan_ignores_gpu_runs_and_the_reverse(tmp_path, monkeypatch):
     from kit import runs
-    from kit.sweep import measured_speed
+    from kit.plan import measured_speed
 
     monkeypatch.setenv("KIT_HOME", str(tmp_path / "home"))
 
@@ -119,7 +119,7 @@ def test_a_cpu_plan_ignores_gpu_runs_and_the_reverse(tmp_path, monkeypatch):
 
 
 def test_plan_total_counts_a_shared_stage_once_and_covers_its_training(isolated, tmp_path, monkeypatch):
-    from kit.sweep import measured_speed, plan
+    from kit.plan import measured_speed, plan
 
     monkeypatch.setattr(estimate, "GPU_CHECK_TRAIN", tmp_path / "no-gpu-check-yet.json")
     recipe = load_recipe("recipes/rq4.yaml", [], profile="gpu")

@@ -95,6 +95,7 @@ def test_arm_naming_an_unknown_source_or_task_is_reported(tmp_path):
 
 def test_a_failed_run_becomes_a_row_and_the_sweep_goes_on(tmp_path, monkeypatch, isolated):
     import kit.pipeline
+    import kit.runs
     from kit.sweep import run_sweep, stored_rows
 
     def fake_run(recipe, results_dir=None, planned=None):
@@ -111,7 +112,7 @@ def test_a_failed_run_becomes_a_row_and_the_sweep_goes_on(tmp_path, monkeypatch,
             "baseline_scores": {t.task: {"score": 0.1, "version": "v"} for t in recipe.eval.tasks},
             "timings_s_this_invocation": {},
         }
-        runs.write_json(kit.pipeline.summary_path(recipe.name, planned.tag), summary)
+        runs.write_json(kit.runs.summary_path(recipe.name, planned.tag), summary)
         return summary
 
     monkeypatch.setattr(kit.pipeline, "run_recipe", fake_run)

@@ -188,7 +188,7 @@ def test_missing_judge_fails_before_any_answer_is_generated(data, monkeypatch):
 
 
 def test_optional_mtbench_without_a_judge_is_skipped_before_any_model_loads(tmp_path, monkeypatch, caplog):
-    from kit.pipeline import eval_phase
+    from kit.eval.phase import eval_phase
     from kit.recipe import load_recipe
 
     monkeypatch.delenv("KIT_JUDGE_GGUF", raising=False)

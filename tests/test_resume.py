@@ -85,3 +85,19 @@ def test_killed_sweep_resumes_to_the_same_result_as_an_uninterrupted_one(tmp_pat
     assert set(resumed) == {"math-f1"}
     assert resumed == clean
     assert not list(home_a.glob("runs/*/.*.partial")), "the killed attempt's scratch folder was cleaned up"
+
+
+def test_two_sweeps_started_at_once_on_one_kit_home_finish_like_one(tmp_path, kit_home, isolated):
+    from kit.models import resolve_base
+
+    resolve_base("tiny-random-llama")
+    recipe = write_recipe(tmp_path / "resume.yaml", RECIPE)
+    link_shared(home_one := tmp_path / "one", kit_home)
+    link_shared(home := tmp_path / "shared", kit_home)
+    first, second = sweep(recipe, home, tmp_path / "res_1"), sweep(recipe, home, tmp_path / "res_2")
+    assert first.wait(timeout=300) == 0 and second.wait(timeout=300) == 0
+    assert sweep(recipe, home_one, tmp_path / "res_one").wait(timeout=300) == 0
+    alone = outcome(home_one, tmp_path / "res_one")
+    assert outcome(home, tmp_path / "res_1") == alone and outcome(home, tmp_path / "res_2") == alone
+    assert len(list(home.glob("runs/*/train/DONE.json"))) == 1  # trained once, by whichever came first
+    assert not list(home.glob("runs/**/.*.partial"))

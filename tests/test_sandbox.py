@@ -163,8 +163,8 @@ def test_measured_scale_is_a_power_of_two(monkeypatch):
 
 @pytest.mark.parametrize("task_name", ["builtin_code", "builtin_code_easy", "humaneval"])
 def test_the_timeout_factor_keys_a_code_score_and_is_recorded_with_it(task_name, monkeypatch, tmp_path):
+    from kit.eval.phase import eval_key
     from kit.eval.tasks import get_task
-    from kit.pipeline import eval_key
     from kit.recipe import EvalTaskSpec, Recipe
 
     task, spec, recipe = get_task(task_name), EvalTaskSpec(task_name, n=2), Recipe(name="r")

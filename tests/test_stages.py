@@ -81,14 +81,15 @@ def test_sequential_stage_order_is_the_recipes_order():
 def test_replay_takes_exactly_the_requested_fraction_of_the_earlier_stage_nested_across_k(tmp_path):
     from kit.pipeline import data_phase
 
-    earlier = tmp_path / "stage1"
+    earlier = runs.RunDir(tmp_path / "stage1")
     stage1_rows = [{"id": f"r{i}", "source": "x", "messages": []} for i in range(256)]
-    runs.write_jsonl(earlier / "data" / "train.jsonl", stage1_rows)
+    runs.write_jsonl(earlier.rows, stage1_rows)
     chosen = {}
     for k in (1, 0.25, 0.0625, 0.015625, 0.00390625):
         stage = Stage("general", (), "specialist", k)
-        manifest = data_phase(tmp_path / f"k{k}", stage, 0, {"name": "specialist", "dir": earlier})
-        rows = runs.read_jsonl(tmp_path / f"k{k}" / "data" / "train.jsonl")
+        later = runs.RunDir(tmp_path / f"k{k}")
+        manifest = data_phase(later, stage, 0, {"name": "specialist", "dir": earlier})
+        rows = runs.read_jsonl(later.rows)
         assert len(rows) == manifest["replay"]["count"] == round(256 * k)
         chosen[k] = {r["id"] for r in rows}
     ks = sorted(chosen, reverse=True)

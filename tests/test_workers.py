@@ -28,8 +28,9 @@ def test_parity_probes_include_a_multi_turn_chat(tmp_path):
     from kit.pipeline import probe_prompts
 
     chats = [[{"role": "user", "content": f"q{k}"}, {"role": "assistant", "content": f"a{k}"}] for k in range(3)]
-    runs.write_jsonl(tmp_path / "data" / "train.jsonl", [{"messages": m} for m in chats])
-    probes = probe_prompts(tmp_path, 2)
+    run = runs.RunDir(tmp_path)
+    runs.write_jsonl(run.rows, [{"messages": m} for m in chats])
+    probes = probe_prompts(run, 2)
     assert probes[:2] == [chats[0][:1], chats[1][:1]]
     assert [m["content"] for m in probes[2]] == ["q0", "a0", "q1"]
-    assert probe_prompts(tmp_path, 1) == [chats[0][:1]]
+    assert probe_prompts(run, 1) == [chats[0][:1]]

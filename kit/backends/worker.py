@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from kit.env import Hardware
-from kit.runs import kit_home, mark_done, read_json, read_jsonl, staging
+from kit.runs import RunDir, kit_home, mark_done, read_json, read_jsonl, staging
 
 
 def main() -> None:
@@ -23,17 +23,17 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     # bitsandbytes' CPU backend says at every import that an optional kernels package is missing.
     logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
-    run = args.run_dir
-    resolved = read_json(run / "recipe.json")
-    hw = Hardware(**read_json(run / "hardware.json"))
+    run = RunDir(args.run_dir)
+    resolved = read_json(run.key)
+    hw = Hardware(**read_json(run.hardware))
     if hw.backend == "unsloth":  # Unsloth must be imported before transformers in this process
         unsloth_environment()
         import unsloth  # noqa: F401
     from kit.backends import get_backend
 
-    rows = read_jsonl(run / "data" / "train.jsonl")
-    base = read_json(run / "base.json")
-    with staging(run / "train") as out:
+    rows = read_jsonl(run.rows)
+    base = read_json(run.base)
+    with staging(run.train) as out:
         metrics = get_backend(hw.backend)(rows, resolved, hw, base["path"], str(out), base.get("init_adapter"))
         mark_done(out, metrics)
 

@@ -15,7 +15,7 @@ import sys
 import tarfile
 from pathlib import Path
 
-from kit.runs import kit_home, staging
+from kit.runs import kit_home, locked, staging
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,11 @@ def converter_script() -> Path:
     """The converter of the installed llama.cpp version, unpacked from its sdist on first use."""
     version = llama_cpp_version()
     root = kit_home() / "llama.cpp" / version
+    with locked(root):
+        return _unpack_converter(root, version)
+
+
+def _unpack_converter(root: Path, version: str) -> Path:
     script = root / "convert_hf_to_gguf.py"
     if script.is_file():
         return script

@@ -14,6 +14,7 @@ import logging
 import shutil
 from pathlib import Path
 
+from kit import runs
 from kit.runs import read_json, timed, write_json
 
 
@@ -23,7 +24,7 @@ def export(out: Path, job: dict) -> None:
     from kit.export.parity import parity_check
 
     seconds: dict[str, float] = {}
-    merged, f16 = out / "merged", out / "model-F16.gguf"
+    merged, f16 = out / "merged", out / runs.gguf_name("F16")
     adapter = Path(job["adapter"]) if job["adapter"] else None
     with timed(seconds, "merge"):
         merge(job["base_path"], adapter, merged, job["chat_template"])
@@ -33,12 +34,12 @@ def export(out: Path, job: dict) -> None:
         parity = parity_check(merged, f16, job["parity_prompts"], job["parity_max_tokens"], job["n_threads"])
     if job["quant"] != "F16":
         with timed(seconds, "quantize"):
-            quantize(f16, out / f"model-{job['quant']}.gguf", job["quant"], job["n_threads"])
+            quantize(f16, out / runs.gguf_name(job["quant"]), job["quant"], job["n_threads"])
         f16.unlink()
     if not job["keep_merged"]:
         shutil.rmtree(merged, ignore_errors=True)
-    write_json(out / "parity.json", parity)
-    write_json(out / "phase_seconds.json", seconds)
+    write_json(out / runs.PARITY, parity)
+    write_json(out / runs.PHASE_SECONDS, seconds)
 
 
 def main() -> None:
@@ -46,7 +47,7 @@ def main() -> None:
     parser.add_argument("out_dir", type=Path)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    job = read_json(args.out_dir / "job.json")
+    job = read_json(args.out_dir / runs.EXPORT_JOB)
     if job.get("merge_only"):
         merge_stage(args.out_dir, job)
     else:
@@ -56,7 +57,7 @@ def main() -> None:
 def merge_stage(out: Path, job: dict) -> None:
     from kit.export.merge import merge
 
-    (out / "job.json").unlink()  # the folder becomes the merged model's
+    (out / runs.EXPORT_JOB).unlink()  # the folder becomes the merged model's
     merge(job["base_path"], Path(job["adapter"]), out, job["chat_template"])
 
 
