@@ -110,3 +110,25 @@ def test_a_half_written_phase_is_not_taken_for_a_finished_one(chain, tmp_path):
     assert leftovers == []
     assert all(runs.is_done(p.parent) for p in run.rglob("DONE.json"))
     assert os.access(run, os.W_OK)
+
+
+def test_the_plan_calls_a_run_cached_only_while_its_eval_settings_are_unchanged(chain, kit_home, monkeypatch):
+    import dataclasses
+
+    from kit.plan import format_plan, measured_speed, plan
+
+    recipe, _, _ = chain
+    monkeypatch.setenv("KIT_HOME", str(kit_home))
+    speed = measured_speed("cpu")
+    (line,) = plan(recipe, speed)
+    assert line.scored and line.estimate_s == 0
+    first, second = recipe.eval.tasks
+    for changed in (
+        dataclasses.replace(recipe.eval, tasks=(dataclasses.replace(first, n=first.n + 1), second)),
+        dataclasses.replace(recipe.eval, n_ctx_tokens=recipe.eval.n_ctx_tokens // 2),
+        dataclasses.replace(recipe.eval, tasks=(first, dataclasses.replace(second, dense_n=2))),
+    ):
+        other = dataclasses.replace(recipe, eval=changed)
+        (line,) = plan(other, speed)
+        assert line.stages[-1].trained and not line.scored and line.estimate_s > 0
+        assert "cached: trained, to score" in format_plan(other, [line], speed)
