@@ -100,11 +100,3 @@ def quantize(src: Path, dst: Path, quant: str, n_threads: int) -> None:
         tmp.unlink(missing_ok=True)
         raise ExportError(f"llama_model_quantize({src.name} -> {quant}) returned {rc}")
     os.replace(tmp, dst)
-
-
-def gguf_metadata(path: Path, key: str) -> str | None:
-    """One string field of a GGUF header (the chat template, the tokenizer model...)."""
-    import gguf
-
-    field = gguf.GGUFReader(str(path)).fields.get(key)
-    return None if field is None else bytes(field.parts[field.data[0]]).decode()

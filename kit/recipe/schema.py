@@ -1,37 +1,26 @@
-"""Recipes: YAML mapped onto frozen dataclasses, loaded strictly, with dotted command-line overrides.
-
-Every unknown key, wrong type or out-of-range value is collected and raised together as one
-RecipeError, each naming its dotted key (with a did-you-mean), before anything heavy is imported.
+"""The recipe schema: frozen dataclasses, each checking its own values (``problems()``) and the names it uses
+(generators, formats, files, tasks, base aliases), so that a typo fails at load time, before any model loads.
+It runs past 400 lines because each of its dataclasses carries its own checks beside its fields.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import TYPE_CHECKING, Literal
 
-import yaml
-
+from kit.recipe.strict import _positive
 from kit.registry import did_you_mean
+
+if TYPE_CHECKING:
+    from kit.recipe.grid import PlannedRun
 
 SOURCE_KINDS = ("builtin", "hf", "local")
 # cpu: the embedded default (minutes on 2 cores); cpu-long: the same tasks at P1's scale of fractions,
 # overnight on a CPU; gpu: the real use. The hardware picks cpu or gpu; cpu-long is asked for by name.
 PROFILES = ("cpu", "cpu-long", "gpu")
 QUANT_TYPES = ("F16", "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q4_0")
-
-
-class RecipeError(ValueError):
-    """A recipe (or an override) is invalid; ``problems`` lists (dotted key, message) pairs."""
-
-    def __init__(self, where: str, problems: list[tuple[str, str]]):
-        self.where = where
-        self.problems = problems
-        lines = "\n".join(f"  - {key or '<top>'}: {msg}" for key, msg in problems)
-        super().__init__(f"{where}: {len(problems)} problem(s), nothing was run:\n{lines}")
 
 
 # --- the schema -------------------------------------------------------------------------------
@@ -458,277 +447,7 @@ class Recipe:
         return self.stages or (Stage("sft", self.data.mixture),)
 
     def runs(self) -> list[PlannedRun]:
-        """The grid expanded into single-run recipes (or this recipe alone when it has no grid)."""
-        if self.grid is None:
-            return [PlannedRun("single", None, self)]
-        out = []
-        for arm in self.grid.arms:
-            fractions = sorted(self.grid.fractions, reverse=True) if arm.uses_grid else [None]
-            for fraction in fractions:
-                for seed in range(self.grid.seeds_at(fraction)):
-                    out.append(PlannedRun(arm.name, fraction, self._seeded(seed)._concrete(arm, fraction), seed))
-        return out
+        """The grid expanded into single-run recipes (or this recipe alone when it has no grid): kit.recipe.grid."""
+        from kit.recipe.grid import expand
 
-    def _seeded(self, seed: int) -> Recipe:
-        """Seed 0 is this recipe as written; seed s draws other examples and another adapter init."""
-        if seed == 0:
-            return self
-        data = dataclasses.replace(self.data, seed=self.data.seed + seed)
-        return dataclasses.replace(self, data=data, train=dataclasses.replace(self.train, seed=self.train.seed + seed))
-
-    def _concrete(self, arm: ArmSpec, fraction: float | None) -> Recipe:
-        stages = []
-        for st in arm.stage_specs():
-            mixture = tuple(self.sources[name].take(fraction if f == "grid" else f) for name, f in st.sources.items())
-            replay = st.replay and (st.replay.stage, fraction if st.replay.fraction == "grid" else st.replay.fraction)
-            stages.append(Stage(st.name, mixture, *(replay or (None, None)), st.epochs))
-        tasks = tuple(t for t in self.eval.tasks if t.task in arm.tasks)
-        eval_spec = dataclasses.replace(self.eval, tasks=tasks)
-        if len(stages) == 1 and stages[0].replay_stage is None and stages[0].epochs is None:
-            # one plain stage: a run like any single-stage recipe (and the same run id as one)
-            return dataclasses.replace(
-                self, data=DataSpec(stages[0].mixture, self.data.seed), eval=eval_spec, sources={}, grid=None
-            )
-        return dataclasses.replace(
-            self, data=DataSpec((), self.data.seed), eval=eval_spec, sources={}, grid=None, stages=tuple(stages)
-        )
-
-
-@dataclass(frozen=True)
-class PlannedRun:
-    arm: str
-    fraction: float | None
-    recipe: Recipe
-    seed: int = 0  # the training-seed index of this cell (GridSpec.seeds)
-
-    @property
-    def tag(self) -> str:
-        tag = self.arm if self.fraction is None else f"{self.arm}-f{self.fraction:.6g}"
-        return tag if self.seed == 0 else f"{tag}-s{self.seed}"
-
-
-def _positive(spec: Any, *names: str) -> list[tuple[str, str]]:
-    return [(n, f"must be > 0, got {getattr(spec, n)}") for n in names if getattr(spec, n) <= 0]
-
-
-# --- strict building ----------------------------------------------------------------------------
-
-
-def build(cls: type, raw: Any, path: str, errors: list[tuple[str, str]]) -> Any:
-    """Turn ``raw`` into ``cls`` (a dataclass), appending every problem found to ``errors``."""
-    if not isinstance(raw, dict):
-        errors.append((path, f"expected a mapping, got {type(raw).__name__} {raw!r}"))
-        return None
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    for key in raw:
-        if key not in fields:
-            errors.append(
-                (_join(path, key), f"unknown key{did_you_mean(key, fields)}; valid keys: {', '.join(fields)}")
-            )
-    kwargs = {}
-    before = len(errors)
-    for name, f in fields.items():
-        key = _join(path, name)
-        if name in raw:
-            kwargs[name] = _coerce(hints[name], raw[name], key, errors)
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            errors.append((key, "is required"))
-    try:
-        obj = cls(**kwargs)
-    except TypeError:  # a required field was missing or mistyped: already reported above
-        return None
-    if hasattr(obj, "problems") and len(errors) == before:  # range checks need well-typed values
-        errors.extend((_join(path, k), m) for k, m in obj.problems())
-    return obj
-
-
-def _coerce(tp: Any, value: Any, key: str, errors: list[tuple[str, str]]) -> Any:
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
-    if origin in (Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        inner = [a for a in args if a is not type(None)]
-        first_errors: list[tuple[str, str]] = []
-        for option in inner:  # the first alternative that takes the value without complaint wins
-            scratch: list[tuple[str, str]] = []
-            result = _coerce(option, value, key, scratch)
-            if not scratch:
-                return result
-            first_errors = first_errors or scratch
-        errors.extend(first_errors if len(inner) == 1 else [(key, f"{value!r} is none of: {_describe(inner)}")])
-        return value
-    if dataclasses.is_dataclass(tp):
-        return build(tp, value, key, errors)
-    if origin is Literal:
-        if value not in args:
-            errors.append(
-                (key, f"{value!r} is not one of {', '.join(map(repr, args))}{did_you_mean(value, map(str, args))}")
-            )
-        return value
-    if origin is dict:
-        if not isinstance(value, dict):
-            errors.append((key, f"expected a mapping, got {type(value).__name__} {value!r}"))
-            return {}
-        return {str(k): _coerce(args[1], v, f"{key}.{k}", errors) for k, v in value.items()}
-    if origin is tuple:
-        if not isinstance(value, list | tuple):
-            errors.append((key, f"expected a list, got {type(value).__name__} {value!r}"))
-            return ()
-        return tuple(_coerce(args[0], v, f"{key}.{i}", errors) for i, v in enumerate(value))
-    return _scalar(tp, value, key, errors)
-
-
-def _describe(options: list) -> str:
-    names = {bool: "true/false", int: "an integer", float: "a number", str: "a string"}
-    return ", ".join(
-        " or ".join(map(repr, typing.get_args(o)))
-        if typing.get_origin(o) is Literal
-        else names.get(o, getattr(o, "__name__", str(o)))
-        for o in options
-    )
-
-
-def _scalar(tp: type, value: Any, key: str, errors: list[tuple[str, str]]) -> Any:
-    ok = {
-        bool: isinstance(value, bool),
-        int: isinstance(value, int) and not isinstance(value, bool),
-        float: isinstance(value, int | float) and not isinstance(value, bool),
-        str: isinstance(value, str),
-    }[tp]
-    if not ok:
-        expected = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}[tp]
-        errors.append((key, f"expected {expected}, got {type(value).__name__} {value!r}"))
-        return value
-    return float(value) if tp is float else value
-
-
-def _join(path: str, key: Any) -> str:
-    return f"{path}.{key}" if path else str(key)
-
-
-# --- loading, profiles, overrides --------------------------------------------------------------
-
-
-def parse_overrides(items: typing.Sequence[str]) -> list[tuple[str, Any]]:
-    """``["train.epochs=2", "data.mixture.0.n=50"]`` -> [(dotted key, YAML-parsed value)]."""
-    out, bad = [], []
-    for item in items:
-        key, sep, text = item.partition("=")
-        if not sep or not key.strip():
-            bad.append((item, "an override must look like dotted.key=value"))
-            continue
-        try:
-            out.append((key.strip(), yaml.safe_load(text) if text.strip() else ""))
-        except yaml.YAMLError as exc:
-            bad.append((key, f"value {text!r} is not valid YAML: {exc}"))
-    if bad:
-        raise RecipeError("command-line overrides", bad)
-    return out
-
-
-def apply_override(raw: dict, key: str, value: Any) -> None:
-    """Set ``key`` (dotted; list items by index) inside the raw recipe mapping."""
-    parts = key.split(".")
-    node: Any = raw
-    for i, part in enumerate(parts[:-1]):
-        nxt = parts[i + 1]
-        if isinstance(node, list):
-            if not part.isdigit() or int(part) >= len(node):
-                raise RecipeError("command-line overrides", [(key, f"{'.'.join(parts[:i])} has no item {part}")])
-            node = node[int(part)]
-        else:
-            if not isinstance(node.get(part, {}), dict | list):
-                raise RecipeError("command-line overrides", [(key, f"{'.'.join(parts[: i + 1])} is not a mapping")])
-            node = node.setdefault(part, [] if nxt.isdigit() else {})
-    last = parts[-1]
-    if isinstance(node, list):
-        if not last.isdigit() or int(last) >= len(node):
-            raise RecipeError("command-line overrides", [(key, f"list has no item {last}")])
-        node[int(last)] = value
-    else:
-        node[last] = value
-
-
-def read_raw(path: str | Path) -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise RecipeError(str(path), [("", "no such recipe file; `python -m kit validate` lists the shipped ones")])
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise RecipeError(str(path), [("", f"not valid YAML: {exc}")]) from exc
-    if not isinstance(raw, dict):
-        raise RecipeError(str(path), [("", "a recipe must be a YAML mapping")])
-    own_name = raw.get("name", path.stem)  # a recipe's name is its own, never its parent's
-    parent = raw.pop("extends", None)
-    if parent is not None:
-        if not isinstance(parent, str):
-            raise RecipeError(str(path), [("extends", "must name another recipe file, relative to this one")])
-        raw = deep_merge(read_raw(path.parent / parent), raw)
-    raw["name"] = own_name
-    return raw
-
-
-def deep_merge(base: dict, child: dict) -> dict:
-    """``child`` over ``base``: mappings merge key by key, anything else (lists too) is replaced."""
-    out = dict(base)
-    for key, value in child.items():
-        out[key] = deep_merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-    return out
-
-
-def load_recipe(path: str | Path, overrides: typing.Sequence[str] = (), profile: str | None = None) -> Recipe:
-    """Read, apply the profile's and then the command line's overrides, and validate strictly.
-
-    A recipe may carry ``profiles: {cpu: {dotted.key: value}, gpu: {...}}``; ``profile`` (or the
-    recipe's ``profile:``, or the hardware when that says ``auto``) picks one.
-    """
-    raw = read_raw(path)
-    return resolve_raw(raw, str(path), parse_overrides(overrides), profile)
-
-
-def resolve_raw(raw: dict, where: str, overrides: list[tuple[str, Any]], profile: str | None) -> Recipe:
-    raw = _deepcopy(raw)
-    profiles = raw.pop("profiles", {}) or {}
-    for key, value in overrides:  # first pass: an override may name the profile itself
-        if key == "profile":
-            raw["profile"] = value
-    chosen = profile or raw.get("profile", "auto")
-    if chosen == "auto":
-        from kit.env import detect_profile
-
-        chosen = detect_profile()
-    if not isinstance(profiles, dict) or any(p not in PROFILES for p in profiles):
-        raise RecipeError(where, [("profiles", f"must map profile names ({', '.join(PROFILES)}) to dotted overrides")])
-    raw["profile"] = chosen
-    for key, value in (profiles.get(chosen) or {}).items():
-        apply_override(raw, key, value)
-    for key, value in overrides:
-        apply_override(raw, key, value)
-    errors: list[tuple[str, str]] = []
-    recipe = build(Recipe, raw, "", errors)
-    if errors:
-        raise RecipeError(where, errors)
-    return recipe
-
-
-def _deepcopy(raw: Any) -> Any:
-    import copy
-
-    return copy.deepcopy(raw)
-
-
-def recipe_from_dict(data: dict) -> Recipe:
-    """Rebuild a resolved recipe written into a run directory (strictly: it must still validate)."""
-    errors: list[tuple[str, str]] = []
-    recipe = build(Recipe, data, "", errors)
-    if errors:
-        raise RecipeError("resolved recipe", errors)
-    return recipe
-
-
-def shipped_recipes(root: Path | None = None) -> list[Path]:
-    root = root or Path(__file__).resolve().parents[1] / "recipes"
-    return sorted(root.glob("*.yaml"))
+        return expand(self)
