@@ -97,7 +97,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     """Rebuild tables, plots and verdicts from the run summaries stored under results/."""
     from kit.report import REPORTS
-    from kit.sweep import stored_rows
+    from kit.report.summary import stored_rows
 
     names = args.names or [n for n in REPORTS if (results_root() / n / "runs").is_dir()]
     for name in names:

@@ -19,6 +19,7 @@ from kit.data.mixture import build_mixture, ids_sha256
 from kit.data.subset import fraction_to_n, select_nested
 from kit.eval.phase import eval_phase
 from kit.recipe import PlannedRun, Recipe
+from kit.report.summary import validate_summary
 from kit.runs import RunDir, RunError, summary_path
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ def run_recipe(recipe: Recipe, results_dir: Path | None = None, planned: Planned
             "wall_seconds_this_invocation": round(time.time() - started, 1),
         },
     }
+    validate_summary(summary)
     out = summary_path(recipe.name, planned.tag if planned else run.id, results_dir)
     earlier = runs.read_json(out) if out.is_file() else None
     if earlier is not None and same_results(earlier, summary):

@@ -45,3 +45,31 @@ def isolated(kit_home, tmp_path, monkeypatch) -> Path:
 def write_recipe(path: Path, text: str) -> Path:
     path.write_text(text)
     return path
+
+
+def ok_summary(**fields) -> dict:
+    """A complete successful run summary (kit.report.summary.RunSummary) with ``fields`` replaced: tests build
+    summaries through this, so a change of the summary's shape fails them (validate_summary)."""
+    summary = {
+        "recipe": "r",
+        "run_id": "abc123",
+        "run_dir": "/tmp/runs/abc123",
+        "profile": "cpu",
+        "grid": None,
+        "status": "ok",
+        "scores": {},
+        "skipped_tasks": [],
+        "baseline_scores": None,
+        "parity": {"passed": True, "matched": 2, "near_ties": 0, "total": 2, "version": "3"},
+        "train": {"train_seconds": 1.0},
+        "data": {"total": 3},
+        "stages": [{"name": "sft", "run_id": "abc123", "reused": False, "examples": 3, "train_seconds": 1.0}],
+        "export": {"quant": "Q8_0", "gguf": "/tmp/model-Q8_0.gguf", "gguf_bytes": 1},
+        "timings_s_this_invocation": {},
+        "phase_seconds": {},
+        "resolved_recipe": {},
+        "provenance": {"device": "cpu"},
+    }
+    unknown = set(fields) - set(summary)
+    assert not unknown, f"not summary keys: {unknown}"
+    return {**summary, **fields}

@@ -6,7 +6,7 @@ import pytest
 
 from kit import runs
 from kit.recipe import RecipeError, load_recipe
-from tests.conftest import REPO, write_recipe
+from tests.conftest import REPO, ok_summary, write_recipe
 
 GRID = """
 name: g
@@ -96,22 +96,19 @@ def test_arm_naming_an_unknown_source_or_task_is_reported(tmp_path):
 def test_a_failed_run_becomes_a_row_and_the_sweep_goes_on(tmp_path, monkeypatch, isolated):
     import kit.pipeline
     import kit.runs
-    from kit.sweep import run_sweep, stored_rows
+    from kit.report.summary import stored_rows
+    from kit.sweep import run_sweep
 
     def fake_run(recipe, results_dir=None, planned=None):
         if planned.tag == "math-f0.25":
             raise MemoryError("CUDA out of memory (simulated)")
-        summary = {
-            "recipe": recipe.name,
-            "run_id": f"id-{planned.tag}",
-            "profile": "cpu",
-            "status": "ok",
-            "grid": {"arm": planned.arm, "fraction": planned.fraction},
-            "data": {"total": 3},
-            "scores": {t.task: {"score": 0.5, "version": "v", "n_items": 2} for t in recipe.eval.tasks},
-            "baseline_scores": {t.task: {"score": 0.1, "version": "v"} for t in recipe.eval.tasks},
-            "timings_s_this_invocation": {},
-        }
+        summary = ok_summary(
+            recipe=recipe.name,
+            run_id=f"id-{planned.tag}",
+            grid={"arm": planned.arm, "fraction": planned.fraction},
+            scores={t.task: {"score": 0.5, "version": "v", "n_items": 2} for t in recipe.eval.tasks},
+            baseline_scores={t.task: {"score": 0.1, "version": "v"} for t in recipe.eval.tasks},
+        )
         runs.write_json(kit.runs.summary_path(recipe.name, planned.tag), summary)
         return summary
 

@@ -11,7 +11,8 @@ from kit.report.p1 import rq3, rq4
 from kit.report.reference import BENCHMARK, FRACTIONS, load_reference, p1_rq3, p1_rq4, paper_rows
 from kit.report.rows import validate_rows
 from kit.report.stats import CONTRADICTED, INCONCLUSIVE, REPRODUCED, evaluate, evaluate_paper
-from kit.sweep import rows_of
+from kit.report.summary import rows_of
+from tests.conftest import ok_summary
 
 TASK = {"math": "builtin_math", "code": "builtin_code", "general": "builtin_general"}
 OOM = "CUDA out of memory"
@@ -397,25 +398,40 @@ def test_validate_rows_checks_arms_and_fractions_per_recipe(recipe, change, fiel
 
 
 def test_rows_of_rq4_summaries_pass_validation_ok_and_failed():
-    ok = {
-        "recipe": "rq4",
-        "grid": {"arm": "multi_task", "fraction": None},
-        "status": "ok",
-        "profile": "cpu",
-        "run_id": "abc123",
-        "data": {"total": 900},
-        "scores": {t: {"score": 0.5, "version": "1"} for t in TASK.values()},
-        "baseline_scores": {t: {"score": 0.1, "version": "1"} for t in TASK.values()},
-    }
+    ok = ok_summary(
+        recipe="rq4",
+        grid={"arm": "multi_task", "fraction": None},
+        data={"total": 900},
+        scores={t: {"score": 0.5, "version": "1"} for t in TASK.values()},
+        baseline_scores={t: {"score": 0.1, "version": "1"} for t in TASK.values()},
+    )
     failed = {
         "recipe": "rq4",
         "grid": {"arm": "dmt", "fraction": 1 / 256},
         "status": "failed",
         "profile": "cpu",
         "error": "RuntimeError: " + OOM,
+        "traceback": "",
         "tasks": list(TASK.values()),
         "examples": None,
     }
     rows = rows_of(ok) + rows_of(failed)
     validate_rows(rows)
     assert {(r["arm"], r["fraction"]) for r in rows} == {("multi_task", None), ("base", 0.0), ("dmt", 1 / 256)}
+
+
+@pytest.mark.parametrize("broken", ["missing", "mistyped", "no score"])
+def test_a_summary_of_another_shape_is_refused_before_it_becomes_rows(broken):
+    from kit.report.summary import validate_summary
+
+    summary = ok_summary(scores={"builtin_math": {"score": 0.5, "version": "1"}})
+    if broken == "missing":
+        del summary["phase_seconds"]
+    elif broken == "mistyped":
+        summary["stages"] = "sft"
+    else:
+        summary["scores"]["builtin_math"] = {"version": "1"}
+    with pytest.raises(ValueError, match="run summary"):
+        validate_summary(summary)
+    with pytest.raises(ValueError):
+        rows_of(summary)
