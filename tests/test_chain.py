@@ -5,7 +5,6 @@ runs for real, records what it did, and is not redone."""
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
@@ -103,13 +102,11 @@ def pipeline_results(recipe) -> list:
     return sorted((results_root() / recipe.name / "runs").glob("*.json"))
 
 
-def test_a_half_written_phase_is_not_taken_for_a_finished_one(chain, tmp_path):
+def test_a_finished_run_leaves_no_scratch_files(chain):
     _, summary, _ = chain
     run = runs.Path(summary["run_dir"])
     leftovers = [p for p in run.rglob("*") if ".partial" in p.name or p.name.endswith(".tmp")]
     assert leftovers == []
-    assert all(runs.is_done(p.parent) for p in run.rglob("DONE.json"))
-    assert os.access(run, os.W_OK)
 
 
 def test_the_plan_calls_a_run_cached_only_while_its_eval_settings_are_unchanged(chain, kit_home, monkeypatch):

@@ -31,6 +31,41 @@ def gsm8k_records(n: int) -> list[dict]:
     return [{"question": f"What is {k} + 1?", "answer": f"{k} + 1 = {k + 1}\n#### {k + 1}"} for k in range(n)]
 
 
+# --- the kit's own small files in each format (tests/assets: run on a bare clone) ---
+
+ASSETS = Path(__file__).parent / "assets"
+
+
+def test_gsm8k_asset_rows_end_with_the_answer_line():
+    rows, report = formats.read_local(ASSETS / "gsm8k.jsonl", "gsm8k", source_name="gsm8k")
+    assert report["read"] == report["kept"] == 3
+    assert [r["id"] for r in rows] == ["gsm8k.jsonl:1", "gsm8k.jsonl:2", "gsm8k.jsonl:3"]
+    assert [r["messages"][1]["content"].rstrip().split("\n")[-1] for r in rows] == ["#### 7", "#### 150", "#### 84"]
+    for row in rows:
+        validate_row(row)
+
+
+def test_alpaca_asset_joins_input_and_sets_aside_an_empty_output():
+    rows, report = formats.read_local(ASSETS / "code_alpaca.json", "alpaca", source_name="code")
+    assert (report["read"], report["kept"], report["reasons"]) == (10, 9, {"empty 'output'": 1})  # a tenth: kept
+    assert rows[0]["messages"][0]["content"] == "Write a function that returns the square of a number."
+    assert rows[1]["messages"][0]["content"] == "Reverse the given list.\n\nitems = [1, 2, 3]"
+
+
+def test_sharegpt_asset_keeps_turns_in_order_and_trims_both_ends():
+    rows, report = formats.read_local(ASSETS / "sharegpt.json", "sharegpt", source_name="sharegpt")
+    by_id = {r["id"]: r["messages"] for r in rows}
+    assert [m["role"] for m in by_id["chat_1"]] == ["user", "assistant"] * 2
+    assert [m["content"] for m in by_id["chat_2"]] == ["Name a colour.", "Blue."]
+    for row in rows:
+        validate_row(row)
+
+
+def test_mtbench_asset_questions_have_two_turns():
+    items = formats.read_mtbench(ASSETS / "mt_bench_question.jsonl")
+    assert [(i["id"], i["category"], len(i["turns"])) for i in items] == [("1", "writing", 2), ("2", "math", 2)]
+
+
 # --- the real samples ---
 
 

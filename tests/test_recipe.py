@@ -95,14 +95,19 @@ def test_profile_overrides_apply_before_command_line(tmp_path):
 
 
 @pytest.mark.parametrize("path", shipped_recipes(), ids=lambda p: p.name)
-@pytest.mark.parametrize("profile", ["cpu", "gpu"])
-def test_every_shipped_recipe_validates_and_resolves(path, profile):
+@pytest.mark.parametrize("profile", ["cpu", "cpu-long", "gpu"])
+def test_every_shipped_recipe_expands_into_runs_whose_every_stage_has_a_key(path, profile):
     from kit import runs
 
     recipe = load_recipe(path, profile=profile)
-    key = runs.train_key(recipe.to_dict(), "hf", "float32")
-    assert len(runs.content_hash(key)) == 12
-    assert recipe.eval.tasks, "a shipped recipe should score something"
+    planned = recipe.runs()
+    assert planned and len({p.tag for p in planned}) == len(planned), "every run has its own tag"
+    for p in planned:
+        assert p.recipe.eval.tasks, f"{p.tag} is scored on nothing"
+        keys = runs.stage_keys(p.recipe.to_dict(), "hf", "float32")
+        assert [name for name, _ in keys] == [st.name for st in p.recipe.stage_list()]
+        hashes = [runs.content_hash(k) for _, k in keys]
+        assert len(set(hashes)) == len(hashes), f"{p.tag}: two stages with one key"
 
 
 def test_cli_typo_fails_before_any_model_or_torch_loads():

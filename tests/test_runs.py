@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from kit import runs
 from kit.recipe import load_recipe
-from tests.conftest import write_recipe
+from tests.conftest import REPO, write_recipe
 
 RECIPE = """
 name: {name}
@@ -49,6 +52,34 @@ def test_staging_leaves_nothing_behind_when_interrupted(tmp_path):
         raise KeyboardInterrupt
     assert not final.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+KILLED = """
+import os, sys
+from pathlib import Path
+from kit import runs
+with runs.staging(Path(sys.argv[1])) as tmp:
+    (tmp / "adapter.bin").write_text("half")
+    os._exit(9)  # killed mid-phase: no exception handler, no cleanup
+"""
+
+
+def test_a_half_written_phase_is_not_taken_for_a_finished_one(tmp_path):
+    final = tmp_path / "train"
+    done = subprocess.run([sys.executable, "-c", KILLED, str(final)], cwd=REPO, timeout=60)
+    assert done.returncode == 9
+    assert list(tmp_path.glob(".train.*.partial")), "the killed attempt's scratch folder is there"
+    assert not final.exists() and not runs.is_done(final)
+    final.mkdir()
+    (final / "adapter.bin").write_text("half")  # files without DONE.json (an older kit, a hand copy)
+    assert not runs.is_done(final)
+    with runs.locked(final):
+        assert not runs.is_done(final)  # so the next attempt builds it again
+        with runs.staging(final) as tmp:
+            (tmp / "adapter.bin").write_text("whole")
+            runs.mark_done(tmp, {})
+    assert runs.is_done(final) and (final / "adapter.bin").read_text() == "whole"
+    assert not list(tmp_path.glob(".train.*.partial")), "the next attempt cleared the leftover"
 
 
 def test_staging_publishes_complete_folder(tmp_path):
