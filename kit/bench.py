@@ -265,9 +265,11 @@ TRAIN_BASELINE = "checkpointing off, TRL's loss, batch 4"
 
 def train_bench(model: dict, hw) -> dict:
     """Each variant trains the same rows for the same number of examples, in this process."""
+    import dataclasses
     import tempfile
 
     from kit.backends.hf_lora import train
+    from kit.backends.job import TrainJob
     from kit.data.builtin import get_generator
     from kit.recipe import TrainSpec
 
@@ -276,15 +278,12 @@ def train_bench(model: dict, hw) -> dict:
     )
     out = {}
     for name, variant in TRAIN_VARIANTS.items():
-        change = {k: v for k, v in variant.items() if k != "compact_loss"}
-        spec = {**TrainSpec().__dict__, "lora": TrainSpec().lora.__dict__, **change}
-        spec["max_steps"] = max(1, TRAIN_STEPS * 4 // spec["batch_size"])  # the same examples for every variant
-        resolved = {"model": {"chat_template": "chatml", "max_seq_len_tokens": 320}, "train": spec}
+        spec = dataclasses.replace(TrainSpec(), **{k: v for k, v in variant.items() if k != "compact_loss"})
+        spec = dataclasses.replace(spec, max_steps=max(1, TRAIN_STEPS * 4 // spec.batch_size))  # the same examples
+        job = TrainJob(str(model["base"]), "chatml", 320, spec, hw.backend, hw.dtype, hw.device)
         with tempfile.TemporaryDirectory() as tmp:
             try:
-                metrics = train(
-                    rows, resolved, hw, str(model["base"]), tmp, compact_loss=variant.get("compact_loss", True)
-                )
+                metrics = train(rows, job, tmp, compact_loss=variant.get("compact_loss", True))
                 out[name] = {
                     k: metrics[k]
                     for k in (

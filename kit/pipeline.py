@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kit import env, runs
+from kit.backends.job import TrainJob
 from kit.data.mixture import build_mixture, ids_sha256
 from kit.data.subset import fraction_to_n, select_nested
 from kit.eval.phase import eval_phase
@@ -129,6 +130,8 @@ def train_stages(recipe: Recipe, hw: env.Hardware) -> list[dict]:
             manifest = data_phase(run, stage, recipe.data.seed, replay)
             base = stage_base(recipe, out[-1] if out else None)
             runs.write_json(run.base, base)
+            if not runs.is_done(run.train):
+                TrainJob.for_stage(key, hw, base).write(run.job)
             metrics = train_phase(run)
         entry = {"name": name, "dir": run, "manifest": manifest, "metrics": metrics, "base": base, "reused": reused}
         done[name] = entry

@@ -7,6 +7,7 @@ only when its ``DONE.json`` exists, so a killed process never leaves a half-writ
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -61,15 +62,9 @@ def stage_keys(resolved: dict, backend: str, dtype: str) -> list[tuple[str, dict
     from kit.backends import BACKEND_VERSIONS
 
     train = {**train, "backend": backend, "backend_version": BACKEND_VERSIONS.get(backend), "dtype": dtype}
-    stages = resolved.get("stages") or [
-        {
-            "name": "sft",
-            "mixture": resolved["data"]["mixture"],
-            "replay_stage": None,
-            "replay_fraction": None,
-            "epochs": None,
-        }
-    ]
+    from kit.recipe.schema import DEFAULT_STAGE, Stage
+
+    stages = resolved.get("stages") or [dataclasses.asdict(Stage(DEFAULT_STAGE, resolved["data"]["mixture"]))]
     keys: list[tuple[str, dict]] = []
     by_name: dict[str, dict] = {}
     for stage in stages:

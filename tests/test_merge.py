@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 
 import pytest
 import torch
 
 from kit.models import resolve_base
+from kit.recipe import LoraSpec
 
 TARGETS = ["q_proj", "v_proj", "down_proj"]
 
@@ -85,7 +87,7 @@ def test_continuing_an_adapter_loads_its_weights_into_a_fresh_one(isolated, tmp_
 
     saved = _lora_model(torch.float32)
     saved.save_pretrained(tmp_path / "adapter")
-    lora = {"rank": 4, "alpha": 8, "target_modules": TARGETS}
+    lora = LoraSpec(rank=4, alpha=8, target_modules=tuple(TARGETS))
     fresh = _lora_model(torch.float32)
     torch.manual_seed(1)
     for p in fresh.parameters():  # a different start, so that the load has something to overwrite
@@ -100,4 +102,4 @@ def test_continuing_an_adapter_loads_its_weights_into_a_fresh_one(isolated, tmp_
     for k in want:
         assert torch.equal(want[k], have[k]), k
     with pytest.raises(ValueError, match="trained with"):
-        load_adapter_weights(fresh, str(tmp_path / "adapter"), {**lora, "rank": 8})
+        load_adapter_weights(fresh, str(tmp_path / "adapter"), dataclasses.replace(lora, rank=8))

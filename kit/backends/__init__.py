@@ -1,9 +1,9 @@
 """Training backends by name, imported only when chosen.
 
-Each is ``train(rows, resolved, hw, base_path, out_dir, init_adapter=None) -> metrics`` and saves a
-LoRA adapter into ``out_dir``; ``init_adapter`` continues an earlier stage's adapter instead of a
-fresh one. Training runs in a worker process (kit.backends.worker) so that Unsloth is the first
-thing imported there and a crash or OOM cannot take the sweep down with it.
+Each is ``train(rows, job, out_dir) -> metrics`` (``job``: kit.backends.job.TrainJob) and saves a LoRA
+adapter into ``out_dir``; ``job.init_adapter`` continues an earlier stage's adapter instead of a fresh one.
+Training runs in a worker process (kit.backends.worker) so that Unsloth is the first thing imported there and a
+crash or OOM cannot take the sweep down with it.
 """
 
 from __future__ import annotations

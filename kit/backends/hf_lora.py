@@ -2,61 +2,52 @@
 
 from __future__ import annotations
 
+from kit.backends.job import TrainJob
 from kit.backends.sft import run_trainer
 from kit.data.templates import training_template
 
 
-def train(
-    rows: list[dict],
-    resolved: dict,
-    hw,
-    base_path: str,
-    out_dir: str,
-    init_adapter: str | None = None,
-    compact_loss: bool = True,
-) -> dict:
+def train(rows: list[dict], job: TrainJob, out_dir: str, compact_loss: bool = True) -> dict:
     """``compact_loss=False`` trains with TRL's own loss (``make bench`` compares the two)."""
     import torch
     from peft import LoraConfig
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    train_spec, lora = resolved["train"], resolved["train"]["lora"]
-    torch.manual_seed(train_spec["seed"])
-    tokenizer = AutoTokenizer.from_pretrained(base_path)
-    tokenizer.chat_template = training_template(resolved["model"]["chat_template"])
+    spec, lora = job.train, job.train.lora
+    torch.manual_seed(spec.seed)
+    tokenizer = AutoTokenizer.from_pretrained(job.base_path)
+    tokenizer.chat_template = training_template(job.chat_template)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    dtype = getattr(torch, hw.dtype)
+    dtype = getattr(torch, job.dtype)
     kwargs = {"dtype": dtype}
-    if train_spec["quantization"] == "nf4":
+    if spec.quantization == "nf4":
         from transformers import BitsAndBytesConfig
 
         kwargs["quantization_config"] = BitsAndBytesConfig(
             load_in_4bit=True,
             bnb_4bit_quant_type="nf4",
-            bnb_4bit_compute_dtype=torch.bfloat16 if hw.dtype == "float32" else dtype,
+            bnb_4bit_compute_dtype=torch.bfloat16 if job.dtype == "float32" else dtype,
             bnb_4bit_use_double_quant=True,
         )
-    if hw.device == "cpu":
+    if job.device == "cpu":
         kwargs["device_map"] = "cpu"
-    model = AutoModelForCausalLM.from_pretrained(base_path, **kwargs)
-    if train_spec["quantization"] == "nf4":
+    model = AutoModelForCausalLM.from_pretrained(job.base_path, **kwargs)
+    if spec.quantization == "nf4":
         from peft import prepare_model_for_kbit_training
 
-        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=train_spec["gradient_checkpointing"])
-    if init_adapter is not None:  # a later stage of the "continue" chaining: train the same adapter on
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=spec.gradient_checkpointing)
+    if job.init_adapter is not None:  # a later stage of the "continue" chaining: train the same adapter on
         from peft import PeftModel
 
-        model = PeftModel.from_pretrained(model, init_adapter, is_trainable=True)
-        return run_trainer(model, tokenizer, rows, resolved, hw, out_dir, compact_loss=compact_loss)
+        model = PeftModel.from_pretrained(model, job.init_adapter, is_trainable=True)
+        return run_trainer(model, tokenizer, rows, job, out_dir, compact_loss=compact_loss)
     peft_config = LoraConfig(
-        r=lora["rank"],
-        lora_alpha=lora["alpha"],
-        lora_dropout=lora["dropout"],
-        target_modules=list(lora["target_modules"]),
+        r=lora.rank,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        target_modules=list(lora.target_modules),
         bias="none",
         task_type="CAUSAL_LM",
     )
-    return run_trainer(
-        model, tokenizer, rows, resolved, hw, out_dir, peft_config=peft_config, compact_loss=compact_loss
-    )
+    return run_trainer(model, tokenizer, rows, job, out_dir, peft_config=peft_config, compact_loss=compact_loss)

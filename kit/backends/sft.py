@@ -16,44 +16,45 @@ import time
 log = logging.getLogger(__name__)
 
 
-def total_steps(n_rows: int, train: dict) -> int:
-    per_step = train["batch_size"] * train["grad_accum_steps"]
-    if train["max_steps"]:
-        return train["max_steps"]
-    return max(1, math.ceil(n_rows * train["epochs"] / per_step))
+def total_steps(n_rows: int, train) -> int:
+    per_step = train.batch_size * train.grad_accum_steps
+    if train.max_steps:
+        return train.max_steps
+    return max(1, math.ceil(n_rows * train.epochs / per_step))
 
 
-def sft_config(train: dict, max_len: int, hw, out_dir: str, n_rows: int):
+def sft_config(job, out_dir: str, n_rows: int):
     from trl import SFTConfig
 
+    train = job.train
     steps = total_steps(n_rows, train)
     return SFTConfig(
         output_dir=out_dir,
-        max_length=max_len,
+        max_length=job.max_seq_len_tokens,
         # The rows arrive tokenized with their labels (tokenize_rows): TRL builds no mask and pads nothing itself.
         assistant_only_loss=False,
-        padding_free=bool(train["packing"]),
-        per_device_train_batch_size=train["batch_size"],
-        gradient_accumulation_steps=train["grad_accum_steps"],
+        padding_free=bool(train.packing),
+        per_device_train_batch_size=train.batch_size,
+        gradient_accumulation_steps=train.grad_accum_steps,
         max_steps=steps,
-        learning_rate=train["learning_rate"],
-        lr_scheduler_type=train["lr_scheduler"],
-        warmup_steps=int(train["warmup_ratio"] * steps),
-        weight_decay=train["weight_decay"],
+        learning_rate=train.learning_rate,
+        lr_scheduler_type=train.lr_scheduler,
+        warmup_steps=int(train.warmup_ratio * steps),
+        weight_decay=train.weight_decay,
         # SFTConfig's own defaults (bf16, checkpointing, lr 2e-5) differ from TrainingArguments': be explicit.
-        bf16=hw.dtype == "bfloat16",
-        fp16=hw.dtype == "float16",
-        gradient_checkpointing=train["gradient_checkpointing"],
-        use_cpu=hw.device == "cpu",
-        seed=train["seed"],
-        data_seed=train["seed"],
+        bf16=job.dtype == "bfloat16",
+        fp16=job.dtype == "float16",
+        gradient_checkpointing=train.gradient_checkpointing,
+        use_cpu=job.device == "cpu",
+        seed=train.seed,
+        data_seed=train.seed,
         logging_steps=1,
         save_strategy="no",
         report_to="none",
         disable_tqdm=False,
         dataloader_num_workers=0,
-        packing=train["packing"],
-        **_length_grouping(SFTConfig, train["length_grouping"]),
+        packing=train.packing,
+        **_length_grouping(SFTConfig, train.length_grouping),
     )
 
 
@@ -71,8 +72,7 @@ def run_trainer(
     model,
     tokenizer,
     rows: list[dict],
-    resolved: dict,
-    hw,
+    job,
     out_dir: str,
     peft_config=None,
     compact_loss: bool = False,
@@ -85,9 +85,9 @@ def run_trainer(
     from datasets import Dataset
     from trl import SFTTrainer
 
-    train = resolved["train"]
-    dataset = Dataset.from_list(tokenize_rows(tokenizer, rows, resolved["model"]["max_seq_len_tokens"]))
-    config = sft_config(train, resolved["model"]["max_seq_len_tokens"], hw, out_dir, len(rows))
+    train = job.train
+    dataset = Dataset.from_list(tokenize_rows(tokenizer, rows, job.max_seq_len_tokens))
+    config = sft_config(job, out_dir, len(rows))
     for key, value in config_overrides.items():
         setattr(config, key, value)
     trainer_cls = _compact_loss_trainer(SFTTrainer) if compact_loss else SFTTrainer
@@ -98,7 +98,7 @@ def run_trainer(
         processing_class=tokenizer,
         peft_config=peft_config,
         # packing (padding-free) needs TRL's own collator, which reads the same labels
-        data_collator=None if train["packing"] else PadCollator(tokenizer.pad_token_id),
+        data_collator=None if train.packing else PadCollator(tokenizer.pad_token_id),
     )
     lengths = [len(ids) for ids in trainer.train_dataset["input_ids"]]
     start = time.perf_counter()
@@ -106,7 +106,7 @@ def run_trainer(
     seconds = time.perf_counter() - start
     trainer.model.save_pretrained(out_dir)
     steps = result.global_step
-    examples_seen = examples_in_steps(steps, len(rows), train["batch_size"] * train["grad_accum_steps"])
+    examples_seen = examples_in_steps(steps, len(rows), train.batch_size * train.grad_accum_steps)
     tokens_seen = sum(lengths) * examples_seen / max(1, len(lengths))
     losses = [(h["step"], h["loss"]) for h in trainer.state.log_history if "loss" in h]
     trainable, total = _param_counts(trainer.model)
@@ -123,7 +123,7 @@ def run_trainer(
         "trainable_params": trainable,
         "total_params": total,
         "mean_tokens_per_example": round(sum(lengths) / max(1, len(lengths)), 1),
-        "truncated_examples": sum(n >= resolved["model"]["max_seq_len_tokens"] for n in lengths),
+        "truncated_examples": sum(n >= job.max_seq_len_tokens for n in lengths),
     }
 
 
@@ -177,7 +177,7 @@ class PadCollator:
         }
 
 
-def load_adapter_weights(model, adapter_dir: str, lora: dict) -> None:
+def load_adapter_weights(model, adapter_dir: str, lora) -> None:
     """An earlier stage's adapter weights into ``model``'s fresh adapter of the same shape (rank, alpha, modules):
     how a backend that must build its adapter itself (Unsloth's get_peft_model) continues one."""
     import json
@@ -188,7 +188,7 @@ def load_adapter_weights(model, adapter_dir: str, lora: dict) -> None:
 
     folder = Path(adapter_dir)
     saved = json.loads((folder / "adapter_config.json").read_text())
-    want = {"r": lora["rank"], "lora_alpha": lora["alpha"], "target_modules": sorted(lora["target_modules"])}
+    want = {"r": lora.rank, "lora_alpha": lora.alpha, "target_modules": sorted(lora.target_modules)}
     have = {"r": saved["r"], "lora_alpha": saved["lora_alpha"], "target_modules": sorted(saved["target_modules"])}
     if want != have:
         raise ValueError(f"cannot continue the adapter in {folder}: it was trained with {have}, this stage asks {want}")

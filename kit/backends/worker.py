@@ -1,7 +1,7 @@
 """The training worker: ``python -m kit.backends.worker RUN_DIR`` trains one run's adapter.
 
-It reads everything from the run directory (the resolved recipe, the chosen hardware, the data
-written by the data phase) and writes ``RUN_DIR/train`` atomically, so a killed worker leaves no
+It reads its job (``RUN_DIR/job.json``: kit.backends.job.TrainJob) and the rows the data phase wrote, and writes
+``RUN_DIR/train`` atomically, so a killed worker leaves no
 half-finished adapter behind and the next attempt starts the phase again.
 """
 
@@ -12,8 +12,8 @@ import logging
 import os
 from pathlib import Path
 
-from kit.env import Hardware
-from kit.runs import RunDir, kit_home, mark_done, read_json, read_jsonl, staging
+from kit.backends.job import TrainJob
+from kit.runs import RunDir, kit_home, mark_done, read_jsonl, staging
 
 
 def main() -> None:
@@ -24,17 +24,15 @@ def main() -> None:
     # bitsandbytes' CPU backend says at every import that an optional kernels package is missing.
     logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
     run = RunDir(args.run_dir)
-    resolved = read_json(run.key)
-    hw = Hardware(**read_json(run.hardware))
-    if hw.backend == "unsloth":  # Unsloth must be imported before transformers in this process
+    job = TrainJob.read(run.job)
+    if job.backend == "unsloth":  # Unsloth must be imported before transformers in this process
         unsloth_environment()
         import unsloth  # noqa: F401
     from kit.backends import get_backend
 
     rows = read_jsonl(run.rows)
-    base = read_json(run.base)
     with staging(run.train) as out:
-        metrics = get_backend(hw.backend)(rows, resolved, hw, base["path"], str(out), base.get("init_adapter"))
+        metrics = get_backend(job.backend)(rows, job, str(out))
         mark_done(out, metrics)
 
 

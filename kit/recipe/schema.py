@@ -20,6 +20,7 @@ SOURCE_KINDS = ("builtin", "hf", "local")
 # cpu: the embedded default (minutes on 2 cores); cpu-long: the same tasks at P1's scale of fractions,
 # overnight on a CPU; gpu: the real use. The hardware picks cpu or gpu; cpu-long is asked for by name.
 PROFILES = ("cpu", "cpu-long", "gpu")
+DEFAULT_STAGE = "sft"  # the one stage of a run that names none (its key, kit.runs.stage_keys, says so too)
 QUANT_TYPES = ("F16", "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q4_0")
 
 
@@ -210,7 +211,7 @@ class ArmSpec:
         return out
 
     def stage_specs(self) -> tuple[StageSpec, ...]:
-        return self.stages or (StageSpec("sft", {s: "grid" for s in self.sources}),)
+        return self.stages or (StageSpec(DEFAULT_STAGE, {s: "grid" for s in self.sources}),)
 
     @property
     def uses_grid(self) -> bool:
@@ -444,7 +445,7 @@ class Recipe:
 
     def stage_list(self) -> tuple[Stage, ...]:
         """The stages this run trains, in order (a plain recipe is one stage of its data.mixture)."""
-        return self.stages or (Stage("sft", self.data.mixture),)
+        return self.stages or (Stage(DEFAULT_STAGE, self.data.mixture),)
 
     def runs(self) -> list[PlannedRun]:
         """The grid expanded into single-run recipes (or this recipe alone when it has no grid): kit.recipe.grid."""
