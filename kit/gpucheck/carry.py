@@ -230,8 +230,8 @@ def prepare_wheels(out: Path, cache: Path) -> dict:
 
 # --- llama-cpp-python's sdist --------------------------------------------------------------------
 
-# Paths (under llama_cpp_python-<v>/) a CUDA build with -DLLAVA_BUILD=OFF never reads: git history, docs, tests, examples,
-# vocab files, the multimodal tools, other GPU backends, the converter (carried unpacked), and the two
+# Paths (under llama_cpp_python-<v>/) a CUDA build with -DLLAVA_BUILD=OFF never reads: git history, docs, tests,
+# examples, vocab files, the multimodal tools, other GPU backends, the converter (carried unpacked), and the two
 # header-only libraries only mtmd includes (their CMakeLists.txt stay: vendor/CMakeLists.txt adds them).
 _LLAMA = "vendor/llama.cpp/"
 SDIST_DROPS = re.compile(
@@ -390,15 +390,17 @@ def prepare_tokenizer(out: Path, data_root: Path) -> dict:
 
 # From a folder holding the SentencePiece file alone: a tokenizer.json beside it would be read instead.
 _TO_HF = """
-import shutil, sys, tempfile
+import json, shutil, sys, tempfile
 from pathlib import Path
 from transformers import LlamaTokenizer
 from kit.data.templates import inference_template
 with tempfile.TemporaryDirectory() as tmp:
     shutil.copy(Path(sys.argv[1]) / "tokenizer.model", tmp)
-    tok = LlamaTokenizer.from_pretrained(tmp)
+    tok = LlamaTokenizer.from_pretrained(tmp, legacy=True)  # "<s>A" -> <s> ▁A, as Llama-2 and llama.cpp do
 tok.chat_template = inference_template("vicuna_v1.1")
 tok.save_pretrained(sys.argv[1])
+config = Path(sys.argv[1]) / "tokenizer_config.json"  # transformers 5 rebuilds the pre-tokenizer from this flag
+config.write_text(json.dumps({**json.loads(config.read_text()), "legacy": True}, indent=2))
 print(len(tok))
 """
 
