@@ -19,14 +19,14 @@ TOTAL_BUDGET_S = 510  # the device tool's 540 s timeout, less the wheel install 
 # the start, and "llama-build" waits for what is left of it. Most valuable first: a cut-off check keeps those.
 PHASES = [
     ("env", 60, "env.json"),
-    ("models", 75, "models.json"),
-    ("train-unsloth", 170, "train-7b.json"),
-    ("train-hf", 140, "train-7b.json"),
+    ("models", 90, "models.json"),
+    ("train-unsloth", 160, "train-7b.json"),
+    ("train-hf", 120, "train-7b.json"),
     ("llama-build", 240, "llama-build.json"),
     ("chain-4layer", 110, "chain-4layer.json"),
     ("adapter-gap", 50, "adapter-gap.json"),
 ]
-DRY_PHASES = ("models", "train-hf", "chain-4layer", "adapter-gap")
+DRY_PHASES = ("env", "models", "train-hf", "chain-4layer", "adapter-gap")
 RESULT_FILES = sorted({f for _, _, f in PHASES} | {"run.log"})  # <= 8: what the device tool brings back
 CMAKE_ARGS = "-DGGML_CUDA=on -DCMAKE_CUDA_ARCHITECTURES=90 -DLLAVA_BUILD=OFF"
 
@@ -193,7 +193,7 @@ def _failed_rows(name: str, profile: str):
     def add(payload: dict, why: str) -> None:
         p = PROFILES[profile]
         have = {(r["backend"], r["batch_size"]) for r in payload.get("rows", [])}
-        for batch_size in p.steps:
+        for batch_size in p.steps[backend]:
             if (backend, batch_size) not in have:
                 error = f"{name} {why}; last output: {payload['phases'][name]['output_tail'][-600:]}"
                 payload.setdefault("rows", []).append(

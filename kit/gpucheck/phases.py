@@ -34,7 +34,7 @@ class Profile:
     heads: int
     chain_layers: int
     seq_len: int
-    steps: dict  # batch size -> (warm-up steps, timed steps)
+    steps: dict  # backend -> batch size -> (warm-up steps, timed steps); Unsloth compiles in its first steps
     eval_prompts: int
     eval_tokens: int
     eval_batches: tuple = (1, 8)
@@ -44,8 +44,32 @@ class Profile:
 
 
 PROFILES = {
-    "gpu": Profile("gpu", 4096, 11008, 32, 32, 4, 1024, {1: (2, 6), 2: (2, 5), 4: (2, 4)}, 16, 128),
-    "dry": Profile("dry", 64, 128, 2, 2, 2, 128, {1: (1, 2), 2: (1, 2)}, 4, 16, gap_rows=2, gap_len=96),
+    "gpu": Profile(
+        "gpu",
+        4096,
+        11008,
+        32,
+        32,
+        4,
+        1024,
+        {"unsloth": {1: (2, 5), 2: (2, 4), 4: (2, 3)}, "hf": {1: (1, 4), 2: (1, 3), 4: (1, 3)}},
+        16,
+        128,
+    ),
+    "dry": Profile(
+        "dry",
+        64,
+        128,
+        2,
+        2,
+        2,
+        128,
+        {"unsloth": {1: (1, 2)}, "hf": {1: (1, 2), 2: (1, 2)}},
+        4,
+        16,
+        gap_rows=2,
+        gap_len=96,
+    ),
 }
 CHAT_TEMPLATE = "vicuna_v1.1"  # the gpu profile's
 
@@ -231,7 +255,7 @@ def measure(backend: str, p: Profile, rows: list[dict], batch_size: int, hw, par
 
     from kit.backends import get_backend
 
-    warm, timed = p.steps[batch_size]
+    warm, timed = p.steps[backend][batch_size]
     cuda = torch.cuda.is_available()
     row = {"backend": backend, "batch_size": batch_size, "seq_len": p.seq_len, "params": params}
     row["device"] = torch.cuda.get_device_name(0) if cuda else hw.device_name
@@ -290,13 +314,13 @@ def train_phase(backend: str) -> None:
     out = results_dir() / "train-7b.json"
     hw = env.choose(backend, "auto", "nf4")
     tok = AutoTokenizer.from_pretrained(model_dir(p, p.layers))
-    n = max(b * sum(s) for b, s in p.steps.items())
+    n = max(8, *(b * sum(s) for b, s in p.steps[backend].items()))
     rows, rows_check = checked_rows(tok, n, p.seq_len)
     install_step_timer()
     if backend == "unsloth" or not (chain_dir(p) / "adapter" / "adapter_config.json").is_file():
         train_chain_adapter(p, backend, rows, hw)
     params = read_json(model_dir(p, p.layers) / "gpu-check-model.json")["params"]
-    for batch_size in p.steps:
+    for batch_size in p.steps[backend]:
         log(f"train-7b {backend} batch {batch_size} x {p.seq_len}")
         try:
             row = measure(backend, p, rows, batch_size, hw, params)
@@ -352,17 +376,13 @@ IMPORT_CHECKS = {
 
 def env_phase() -> None:
     import subprocess
-    import sys
 
     import torch
 
     info: dict = {"cuda_available": torch.cuda.is_available()}
-    smi = subprocess.run(
-        ["nvidia-smi", "--query-gpu=name,driver_version,memory.total,compute_cap", "--format=csv,noheader"],
-        capture_output=True,
-        text=True,
-    )
-    info["nvidia_smi"] = smi.stdout.strip() or smi.stderr.strip()
+    query = ["nvidia-smi", "--query-gpu=name,driver_version,memory.total,compute_cap", "--format=csv,noheader"]
+    smi = subprocess.run(query, capture_output=True, text=True) if _which("nvidia-smi") else None
+    info["nvidia_smi"] = (smi.stdout.strip() or smi.stderr.strip()) if smi else None
     if torch.cuda.is_available():
         props = torch.cuda.get_device_properties(0)
         info |= {
@@ -372,26 +392,38 @@ def env_phase() -> None:
         info["multiprocessors"] = props.multi_processor_count
     nvcc = subprocess.run(["nvcc", "--version"], capture_output=True, text=True) if _which("nvcc") else None
     info["nvcc"] = nvcc.stdout.strip().splitlines()[-1] if nvcc and nvcc.returncode == 0 else None
-    info["imports"] = {}
-    checks = (
-        IMPORT_CHECKS
-        if torch.cuda.is_available()
-        else {k: v for k, v in IMPORT_CHECKS.items() if k in ("trl", "peft", "datasets", "gguf")}
-    )
-    for name, code in checks.items():
-        start = time.time()
-        try:
-            done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=90, cwd=REPO)
-            ok, text = done.returncode == 0, (done.stdout if done.returncode == 0 else done.stderr)
-        except subprocess.TimeoutExpired:
-            ok, text = False, "timed out after 90 s"
-        info["imports"][name] = {
-            "ok": ok,
-            "seconds": round(time.time() - start, 1),
-            "output": "\n".join(text.strip().splitlines()[-12:]),
-        }
-        log(f"import {name}: {'ok' if ok else 'FAILED'}")
+    cuda_only = ("unsloth", "bitsandbytes")
+    checks = {k: v for k, v in IMPORT_CHECKS.items() if torch.cuda.is_available() or k not in cuda_only}
+    info["imports"] = import_checks(checks, timeout_s=60)
+    for name, check in info["imports"].items():
+        log(f"import {name}: {'ok' if check['ok'] else 'FAILED'} ({check['seconds']} s)")
     record(results_dir() / "env.json", info)
+
+
+def import_checks(checks: dict[str, str], timeout_s: float) -> dict:
+    """Each snippet in its own interpreter, all at once (the machine has cores to spare and no time)."""
+    import subprocess
+    import sys
+
+    start = time.time()
+    procs = {
+        name: subprocess.Popen(
+            [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO
+        )
+        for name, code in checks.items()
+    }
+    out = {}
+    for name, proc in procs.items():
+        try:
+            stdout, stderr = proc.communicate(timeout=max(1.0, timeout_s - (time.time() - start)))
+            ok, text = proc.returncode == 0, stdout if proc.returncode == 0 else stderr
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            ok, text = False, f"timed out after {timeout_s} s"
+        lines = "\n".join(text.strip().splitlines()[-12:])
+        out[name] = {"ok": ok, "seconds": round(time.time() - start, 1), "output": lines}
+    return out
 
 
 def _which(name: str) -> bool:
