@@ -70,9 +70,11 @@ def dry(folder: Path) -> None:
         tmp = Path(tmp)
         print("== dry run: offline install of the carried wheels", flush=True)
         print(install_wheels(folder / "wheels", tmp / "site"), flush=True)
-        # unsloth and unsloth_zoo refuse to import without a GPU; the rest must load from the folder, at its versions
-        code = "import trl, datasets, peft, tyro, gguf, diskcache, dill, multiprocess as m; print(trl.__version__, "
-        code += "datasets.__version__, peft.__version__, m.__file__)"
+        # unsloth and unsloth_zoo refuse to import without a GPU; the rest must load from the folder, at its
+        # versions (datasets needs multiprocess, whose wheel is for 3.12 only: checked where this is 3.12)
+        names = ["trl", "peft", "tyro", "gguf", "diskcache", "dill", "bitsandbytes"]
+        names += ["datasets", "multiprocess"] if sys.version_info[:2] == (3, 12) else []
+        code = f"import {', '.join(names)}; print(*[f'{{m.__name__}} {{m.__file__}}' for m in [{', '.join(names)}]])"
         done = subprocess.run(
             [sys.executable, "-c", code],
             env={**os.environ, "PYTHONPATH": str(tmp / "site")},
@@ -93,11 +95,16 @@ def dry(folder: Path) -> None:
 
 
 def install_wheels(wheels: Path, target: Path) -> str:
-    """What `make gpu-check` does first: the carried wheels, offline, into a --target folder."""
+    """What `make gpu-check` does first: the carried wheels, offline, into a --target folder; on a host that is not
+    Python 3.12 pip is told the GPU machine's tags (multiprocess ships one wheel per Python version)."""
     cmd = [sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-deps", "--no-compile", "--no-cache-dir"]
+    if sys.version_info[:2] != (3, 12):
+        cmd += [a for a in carry.PIP_TARGET if a != "--no-deps"]
     cmd += ["--upgrade", "--target", str(target), *map(str, sorted(wheels.glob("*.whl")))]
-    subprocess.run(cmd, check=True, capture_output=True, text=True)
-    return f"   installed {len(list(wheels.glob('*.whl')))} wheels into {target}"
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise carry.CarryError(f"the carried wheels do not install offline:\n{done.stderr[-2000:]}")
+    return f"   installed {len(list(wheels.glob('*.whl')))} wheels into {target} (python 3.12 tags)"
 
 
 def seven_b_params() -> int:

@@ -313,16 +313,16 @@ def train_phase(backend: str) -> None:
     p = profile()
     out = results_dir() / "train-7b.json"
     hw = env.choose(backend, "auto", "nf4")
-    tok = AutoTokenizer.from_pretrained(model_dir(p, p.layers))
+    tok = AutoTokenizer.from_pretrained(tokenizer_dir())  # the models' own, and there even if the 7B is not
     n = max(8, *(b * sum(s) for b, s in p.steps[backend].items()))
     rows, rows_check = checked_rows(tok, n, p.seq_len)
     install_step_timer()
     if backend == "unsloth" or not (chain_dir(p) / "adapter" / "adapter_config.json").is_file():
         train_chain_adapter(p, backend, rows, hw)
-    params = read_json(model_dir(p, p.layers) / "gpu-check-model.json")["params"]
     for batch_size in p.steps[backend]:
         log(f"train-7b {backend} batch {batch_size} x {p.seq_len}")
         try:
+            params = read_json(model_dir(p, p.layers) / "gpu-check-model.json")["params"]
             row = measure(backend, p, rows, batch_size, hw, params)
         except Exception as exc:  # an OOM at one batch size is a row, and the next one is tried
             row = {
@@ -333,7 +333,7 @@ def train_phase(backend: str) -> None:
             }
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
-        append_row(out, row, {"rows_check": rows_check, "hardware": {backend: hw.__dict__}})
+        append_row(out, row, {"rows_check": rows_check, f"hardware_{backend}": hw.__dict__})
         log(f"  -> {row.get('tokens_per_second', row.get('error'))} tokens/s, peak {row.get('peak_vram_gib')} GiB")
 
 
