@@ -208,6 +208,41 @@ def test_long_rows_are_cut_to_exactly_the_sequence_length_by_the_kits_tokenizer(
     assert len(rows) == 3 and check["tokens_per_row"] == 256 and check["trained_tokens_per_row_min"] > 0
 
 
+def _fake_build(tmp_path: Path, code: str) -> dict:
+    import subprocess
+    import time
+
+    log = tmp_path / "build.log"
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    return {"proc": proc, "start": time.time(), "out": tmp_path, "log": log}
+
+
+def test_a_build_still_running_at_its_time_box_is_stopped_and_recorded(tmp_path):
+    from kit.gpucheck.check import finish_build
+
+    build = _fake_build(tmp_path, "import time; print('[12/200] Building CUDA object', flush=True); time.sleep(60)")
+    result = finish_build(build, 1, tmp_path / "llama-build.json", {})
+    assert result["error"].startswith("still building") and "[12/200]" in result["log_tail"]
+    assert build["proc"].poll() is not None
+
+
+def test_a_failed_build_is_recorded_with_its_log(tmp_path):
+    from kit.gpucheck.check import finish_build
+
+    build = _fake_build(tmp_path, "import sys; print('nvcc fatal'); sys.exit(1)")
+    result = finish_build(build, 30, tmp_path / "llama-build.json", {})
+    assert result["error"] == "pip wheel exited 1" and "nvcc fatal" in result["log_tail"]
+
+
+def test_the_gpu_profile_refuses_to_run_without_cuda(monkeypatch, tmp_path):
+    from kit.gpucheck import check
+
+    monkeypatch.setattr("kit.env.cuda_available", lambda: False)
+    with pytest.raises(SystemExit, match="needs a CUDA GPU"):
+        check.run(profile="gpu", results=tmp_path / "r", work=tmp_path / "w")
+    assert not (tmp_path / "w").exists()
+
+
 @pytest.mark.slow
 def test_the_pinned_wheels_download_trim_and_resolve(tmp_path):
     info = carry.prepare_wheels(tmp_path / "wheels", carry.downloads_dir())  # raises if a need is unresolved

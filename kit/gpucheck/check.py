@@ -129,6 +129,10 @@ def run(
     budget_s: float = TOTAL_BUDGET_S,
 ) -> dict:
     """Every phase in order, each time-boxed by its budget and by what is left of ``budget_s``."""
+    from kit.env import cuda_available
+
+    if profile == "gpu" and not cuda_available():  # the 7B would be made in fp32 on the CPU: 27 GB
+        raise SystemExit("make gpu-check needs a CUDA GPU; on a CPU, `make gpu-check-prepare` dry-runs the phases")
     t0 = float(os.environ.setdefault("GPU_CHECK_T0", str(time.time())))
     deadline = t0 + budget_s
     results = results or REPO / "results" / "gpu-check"
