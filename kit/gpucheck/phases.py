@@ -287,6 +287,8 @@ def measure(backend: str, p: Profile, rows: list[dict], batch_size: int, hw, par
         "peak_vram_gib": round(torch.cuda.max_memory_allocated() / 2**30, 3) if cuda else None,
         "reserved_vram_gib": round(torch.cuda.max_memory_reserved() / 2**30, 3) if cuda else None,
     }
+    if cuda:  # what an earlier run in this process left allocated is in the peak too
+        row["peak_minus_before_gib"] = round(row["peak_vram_gib"] - row["allocated_before_gib"], 3)
     if metrics["mean_tokens_per_example"] != p.seq_len:
         row["warning"] = f"rows averaged {metrics['mean_tokens_per_example']} tokens, not {p.seq_len}"
     return row
@@ -491,6 +493,8 @@ def chain_phase() -> None:
         for name in ("phase_seconds", "parity"):
             if (export_dir / f"{name}.json").is_file():
                 result[name] = read_json(export_dir / f"{name}.json")
+        # how far a failed export got (the worker writes its phase seconds only at the end)
+        result["export_files"] = sorted(f.name for f in export_dir.iterdir())
         record(out, result)
     gguf = export_dir / "model-Q4_K_M.gguf"
     result["gguf_mib"] = round(gguf.stat().st_size / 2**20, 1)
@@ -516,10 +520,14 @@ def _free_bytes() -> int | None:
 
 def eval_row(gguf: Path, prompts: list[list[dict]], batch_size: int, max_tokens: int) -> dict:
     """The kit's engine on the GGUF (placed by kit.eval.memory): load seconds, VRAM it took, generated tokens/s."""
+    import torch
+
     from kit import env
     from kit.eval.engine import open_engine
 
     gc.collect()
+    if torch.cuda.is_available():  # the parity reference's cached blocks are not llama.cpp's
+        torch.cuda.empty_cache()
     free_before = _free_bytes()
     start = time.perf_counter()
     with open_engine(gguf, n_ctx=2048, n_threads=env.n_threads(None), batch_size=batch_size) as engine:
