@@ -17,7 +17,7 @@ import tarfile
 import zipfile
 from pathlib import Path
 
-from kit.runs import kit_home
+from kit.runs import content_hash, kit_home
 
 log = logging.getLogger(__name__)
 
@@ -270,9 +270,9 @@ def prepare_sdist(out: Path) -> dict:
         cmd = [sys.executable, "-m", "pip", "download", "-q", "--no-binary", ":all:", "--no-deps"]
         subprocess.run([*cmd, "-d", str(src.parent), f"llama-cpp-python=={LLAMA_CPP_VERSION}"], check=True)
     dst = out / src.name
-    cached = src.with_name(f"trimmed-{src.name}")
+    cached = src.with_name(f"trimmed-{content_hash(SDIST_DROPS.pattern, 8)}-{src.name}")  # redone when the rules change
     info = {"source_mib": round(src.stat().st_size / 2**20, 1)}
-    if not cached.is_file() or cached.stat().st_mtime < src.stat().st_mtime:
+    if not cached.is_file():
         info |= trim_sdist(src, cached)
     shutil.copy(cached, dst)
     return info
