@@ -259,6 +259,7 @@ def finish_build(build: dict, wait_s: float, path: Path, env: dict) -> dict:
         check = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
         result["installed_into"] = site
         result["import"] = (check.stdout or check.stderr).strip()[-800:]
+        result["gpu_offload"] = check.stdout.strip().endswith("True")  # False: a CPU-only build
         if done.returncode != 0 or check.returncode != 0:
             result["error"] = f"install or import failed: {done.stderr[-800:]}"
     return record(path, result)
