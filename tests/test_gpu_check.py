@@ -256,3 +256,16 @@ def test_prepare_makes_the_carried_folder_under_the_limit():
     if report is None:
         pytest.skip("run `make gpu-check-prepare` first")
     assert report["ok"], carry.format_size_report(report)
+
+
+def test_phases_past_the_budget_are_recorded_as_skipped_with_failed_rows(tmp_path, monkeypatch):
+    from kit.gpucheck import check
+
+    monkeypatch.setenv("GPU_CHECK_T0", "0")  # the budget ran out long ago
+    summary = check.run(profile="dry", results=tmp_path / "r", work=tmp_path / "w", kit_home=tmp_path / "k")
+    assert set(summary) == set(check.DRY_PHASES)
+    assert all(status["error"].startswith("not started") for status in summary.values())
+    rows = json.loads((tmp_path / "r" / "train-7b.json").read_text())["rows"]
+    assert {(r["backend"], r["batch_size"]) for r in rows} == {("hf", 1), ("hf", 2)}
+    assert all("not started" in r["error"] for r in rows)
+    assert json.loads((tmp_path / "r" / "env.json").read_text())["error"].startswith("not started")

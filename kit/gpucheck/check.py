@@ -153,6 +153,7 @@ def run(
         "HF_DATASETS_OFFLINE": "1",
         "TOKENIZERS_PARALLELISM": "false",
         "PYTHONUNBUFFERED": "1",
+        "GPU_CHECK_RUNLOG": str(runlog),  # the phases' progress lines land there too
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
     }
     for name in {f for _, _, f in PHASES}:
@@ -163,23 +164,19 @@ def run(
         if profile == "dry" and name not in DRY_PHASES:
             continue
         left = deadline - time.time() - 5
+        shared = filename == "train-7b.json"  # both backends' rows, each backend's status under phases
+        on_error, slot = (_failed_rows(name, profile), name) if shared else (None, None)
         if left < 15:
-            summary[name] = (
-                record(results / filename, {"skipped": f"no time left ({left:.0f} s)"})
-                if not (results / filename).is_file()
-                else {"error": "no time left"}
-            )
-            log(f"{name}: skipped, {left:.0f} s left", runlog)
-            continue
-        log(f"{name}: starting (at most {min(budget, left):.0f} s)", runlog)
-        if name == "llama-build":
+            skipped = {"returncode": None, "timed_out": False, "seconds": 0.0, "output_tail": ""}
+            skipped["skipped"] = f"not started: {max(0, left):.0f} s of the {budget_s:.0f} s budget left"
+            summary[name] = finish_phase(results / filename, skipped, on_error, slot=slot)
+        elif name == "llama-build":
+            log(f"{name}: waiting (at most {min(budget, left):.0f} s)", runlog)
             summary[name] = finish_build(build, min(budget, left), results / filename, child_env)
         else:
+            log(f"{name}: starting (at most {min(budget, left):.0f} s)", runlog)
             outcome = run_phase(python_cmd("phase", name), min(budget, left), work / "logs" / f"{name}.log", child_env)
-            on_error = _failed_rows(name, profile) if filename == "train-7b.json" else None
-            summary[name] = finish_phase(
-                results / filename, outcome, on_error, slot=name if filename == "train-7b.json" else None
-            )
+            summary[name] = finish_phase(results / filename, outcome, on_error, slot=slot)
         log(f"{name}: {'FAILED: ' + summary[name]['error'] if summary[name].get('error') else 'done'}", runlog)
         copy_out(results, RESULT_FILES)
     if build is not None and build["proc"].poll() is None:

@@ -24,10 +24,12 @@ STDERR_LINES = 40
 
 
 def log(msg: str, logfile: Path | None = None) -> None:
-    """A progress line with the wall-clock time and the seconds since the check started."""
+    """A progress line with the wall-clock time and the seconds since the check started, printed and appended to
+    ``logfile`` (default: $GPU_CHECK_RUNLOG, the check's run.log)."""
     t0 = float(os.environ.get("GPU_CHECK_T0", time.time()))
     line = f"[{time.strftime('%H:%M:%S')} +{time.time() - t0:5.0f}s] {msg}"
     print(line, flush=True)
+    logfile = logfile or (Path(os.environ["GPU_CHECK_RUNLOG"]) if os.environ.get("GPU_CHECK_RUNLOG") else None)
     if logfile is not None:
         with open(logfile, "a") as f:
             f.write(line + "\n")
@@ -136,7 +138,9 @@ def finish_phase(
     file (the two training backends) keep their status under ``phases[slot]``; returns that status."""
     payload = read_json(result_path) if result_path.is_file() else {}
     status = {k: outcome[k] for k in ("returncode", "timed_out", "seconds")}
-    if outcome["timed_out"] or outcome["returncode"] != 0:
+    if outcome.get("skipped"):
+        status |= {"error": outcome["skipped"], "output_tail": ""}
+    elif outcome["timed_out"] or outcome["returncode"] != 0:
         why = f"timed out after {outcome['seconds']} s" if outcome["timed_out"] else f"exit {outcome['returncode']}"
         status |= {"error": why, "output_tail": outcome["output_tail"]}
     if slot:
