@@ -213,7 +213,8 @@ def _fake_build(tmp_path: Path, code: str) -> dict:
     import time
 
     log = tmp_path / "build.log"
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    cmd = [sys.executable, "-c", code]
+    proc = subprocess.Popen(cmd, stdout=open(log, "w"), stderr=subprocess.STDOUT, start_new_session=True)
     return {"proc": proc, "start": time.time(), "out": tmp_path, "log": log}
 
 

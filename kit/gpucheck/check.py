@@ -266,9 +266,9 @@ def _stop(proc: subprocess.Popen) -> None:
     import signal
 
     try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+        os.killpg(proc.pid, signal.SIGKILL)  # the build and its compilers
+    except ProcessLookupError:  # not a group leader
+        proc.kill()
     proc.wait()
 
 

@@ -438,7 +438,7 @@ def models_phase() -> None:
     p = profile()
     out = results_dir() / "models.json"
     done = {}
-    for layers in (p.chain_layers, p.layers):  # the small one first: the chain needs it whatever happens to the 7B
+    for layers in dict.fromkeys((p.chain_layers, p.layers)):  # the small one first: the chain needs it, 7B or not
         log(f"making the random {p.hidden}-wide {layers}-layer model")
         done[f"{layers}-layer"] = make_model(p, layers)
         record(out, {"models": done, "tokenizer": str(tokenizer_dir())})
