@@ -20,8 +20,8 @@ TOTAL_BUDGET_S = 510  # the device tool's 540 s timeout, less the wheel install 
 PHASES = [
     ("env", 60, "env.json"),
     ("models", 90, "models.json"),
-    ("train-unsloth", 160, "train-7b.json"),
-    ("train-hf", 120, "train-7b.json"),
+    ("train-unsloth", 180, "train-7b.json"),
+    ("train-hf", 110, "train-7b.json"),
     ("llama-build", 240, "llama-build.json"),
     ("chain-4layer", 110, "chain-4layer.json"),
     ("adapter-gap", 50, "adapter-gap.json"),
