@@ -59,7 +59,8 @@ PROFILE_FLAG := $(if $(PROFILE),--profile $(PROFILE),) $(if $(GPU_CLASS),--gpu-c
 OVERRIDES := $(if $(SEEDS),grid.seeds=$(SEEDS),) $(ARGS)
 SWEEP := $(if $(DRY),plan,sweep)
 
-.PHONY: setup test test-slow test-gpu lint smoke validate clean-venv rq1 rq2 rq3 rq4 plan report bench
+.PHONY: setup test test-slow test-gpu lint smoke validate clean-venv rq1 rq2 rq3 rq4 plan report bench \
+  gpu-check-prepare gpu-check
 
 setup: $(STAMP)
 
@@ -120,3 +121,21 @@ report: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m kit bench
+
+# A one-shot measurement on a borrowed GPU machine (no internet, ~10 minutes, <= 64 MiB carried; see
+# kit/gpucheck/__init__.py for the device-tool command). gpu-check-prepare runs here: it fills the ignored
+# .gpu-check/ with what that machine lacks, reports its size and dry-runs the CPU parts. gpu-check runs there,
+# with the image's python3 and no venv: the carried wheels go into a --target folder, then every phase runs
+# time-boxed (<= 8.5 min) while llama-cpp-python compiles for CUDA beside them; results in results/gpu-check/.
+CHECK_PY ?= python3
+GPU_CHECK_SITE ?= /tmp/gpu-check-site
+
+gpu-check-prepare: $(STAMP)
+	$(PY) -m kit.gpucheck prepare
+
+gpu-check:
+	@test -d .gpu-check/wheels || { echo "error: .gpu-check/ is missing: run 'make gpu-check-prepare' where PyPI is reachable, and carry .gpu-check" >&2; exit 1; }
+	export GPU_CHECK_T0=$$(date +%s) PYTHONUNBUFFERED=1; \
+	  $(CHECK_PY) -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+	    --target $(GPU_CHECK_SITE) .gpu-check/wheels/*.whl; \
+	  PYTHONPATH=$(GPU_CHECK_SITE) GPU_CHECK_SITE=$(GPU_CHECK_SITE) $(CHECK_PY) -m kit.gpucheck run
