@@ -103,3 +103,29 @@ def test_continuing_an_adapter_loads_its_weights_into_a_fresh_one(isolated, tmp_
         assert torch.equal(want[k], have[k]), k
     with pytest.raises(ValueError, match="trained with"):
         load_adapter_weights(fresh, str(tmp_path / "adapter"), dataclasses.replace(lora, rank=8))
+
+
+def test_a_sentencepiece_base_keeps_its_tokenizer_model_and_legacy_flag(tmp_path):
+    """transformers 5's save_pretrained writes neither (helper check: llama.cpp then splits 'artificial' into
+    'artif' 'icia' 'l' and parity fails); the merge puts both back from the base."""
+    from kit.export.merge import keep_sentencepiece
+
+    base, out = tmp_path / "base", tmp_path / "merged"
+    base.mkdir()
+    out.mkdir()
+    (base / "tokenizer.model").write_bytes(b"\x0a\x05piece")  # the file is copied, not read
+    (base / "tokenizer_config.json").write_text(json.dumps({"legacy": True, "tokenizer_class": "LlamaTokenizer"}))
+    (out / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "LlamaTokenizer", "chat_template": "x"}))
+    keep_sentencepiece(str(base), out)
+    assert (out / "tokenizer.model").read_bytes() == b"\x0a\x05piece"
+    assert json.loads((out / "tokenizer_config.json").read_text()) == {
+        "tokenizer_class": "LlamaTokenizer",
+        "chat_template": "x",
+        "legacy": True,
+    }
+    plain = tmp_path / "plain"  # a BPE base (SmolLM2's): nothing to put back
+    plain.mkdir()
+    (plain / "tokenizer_config.json").write_text("{}")
+    before = (out / "tokenizer_config.json").read_text()
+    keep_sentencepiece(str(plain), out)
+    assert (out / "tokenizer_config.json").read_text() == before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from kit.data.templates import inference_template
@@ -27,7 +28,46 @@ def merge(base_path: str, adapter_dir: Path | None, out_dir: Path, chat_template
     tokenizer = AutoTokenizer.from_pretrained(base_path)
     tokenizer.chat_template = inference_template(chat_template)
     tokenizer.save_pretrained(out_dir)
+    keep_sentencepiece(base_path, Path(out_dir))
     return str(model.dtype).removeprefix("torch.")
+
+
+def keep_sentencepiece(base_path: str, out_dir: Path) -> None:
+    """What transformers 5's ``save_pretrained`` drops from a SentencePiece tokenizer (Llama-2's), put back.
+
+    Without ``tokenizer.model`` llama.cpp's converter falls back to a vocabulary that scores every piece alike and
+    splits words the model keeps whole; without the base's ``legacy`` flag transformers no longer puts "▁" after
+    ``<s>``. Either makes the GGUF tokenize unlike the merged model (parity fails)."""
+    import shutil
+
+    model = _base_file(base_path, "tokenizer.model")
+    if model is not None and not (out_dir / "tokenizer.model").is_file():
+        shutil.copy(model, out_dir / "tokenizer.model")
+    base_config = _base_file(base_path, "tokenizer_config.json")
+    if base_config is None:
+        return
+    legacy = json.loads(base_config.read_text()).get("legacy")
+    config_path = out_dir / "tokenizer_config.json"
+    config = json.loads(config_path.read_text())
+    if legacy is not None and config.get("legacy") != legacy:
+        config_path.write_text(json.dumps({**config, "legacy": legacy}, indent=2, ensure_ascii=False) + "\n")
+
+
+def _base_file(base_path: str, name: str) -> Path | None:
+    """A file of the base model: in its folder, or in the hub cache for a hub id (never downloaded here)."""
+    if Path(base_path).is_dir():
+        path = Path(base_path) / name
+        return path if path.is_file() else None
+    from transformers.utils import cached_file
+
+    found = cached_file(
+        base_path,
+        name,
+        local_files_only=True,
+        _raise_exceptions_for_missing_entries=False,
+        _raise_exceptions_for_connection_errors=False,
+    )
+    return Path(found) if found else None
 
 
 def merge_fp32(model) -> int:

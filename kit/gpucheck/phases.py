@@ -8,6 +8,7 @@ check (random-init Llama-2-7B shapes, 1024-token rows); ``dry`` runs the same co
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import os
 import tempfile
@@ -15,7 +16,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kit.backends.job import TrainJob
 from kit.gpucheck.runner import REPO, log, record
+from kit.recipe import TrainSpec
 from kit.runs import read_json, write_json
 
 # 6 x parameters x tokens/s over the chip's peak dense bf16 rate (H100/H200 SXM datasheet). QLoRA computes no
@@ -218,28 +221,20 @@ def install_step_timer() -> None:
     CallbackHandler._gpu_check_timer = True
 
 
-def train_spec(batch_size: int, steps: int) -> dict:
-    from kit.recipe import TrainSpec
-
-    spec = TrainSpec()
-    return {
-        **spec.__dict__,
-        "lora": spec.lora.__dict__,
-        "quantization": "nf4",
-        "max_steps": steps,
-        "batch_size": batch_size,
-        "grad_accum_steps": 1,
-        "gradient_checkpointing": True,
-        "length_grouping": False,
-        "packing": False,
-    }
-
-
-def resolved(p: Profile, batch_size: int, steps: int) -> dict:
-    return {
-        "model": {"chat_template": CHAT_TEMPLATE, "max_seq_len_tokens": p.seq_len},
-        "train": train_spec(batch_size, steps),
-    }
+def job(p: Profile, batch_size: int, steps: int, hw, layers: int) -> TrainJob:
+    """The kit's own training job (kit.backends.job) for ``steps`` steps at ``batch_size`` rows of the profile's
+    length: 4-bit QLoRA with gradient checkpointing, the recipes' LoRA, no length grouping."""
+    spec = dataclasses.replace(
+        TrainSpec(),
+        quantization="nf4",
+        max_steps=steps,
+        batch_size=batch_size,
+        grad_accum_steps=1,
+        gradient_checkpointing=True,
+        length_grouping=False,
+        packing=False,
+    )
+    return TrainJob(str(model_dir(p, layers)), CHAT_TEMPLATE, p.seq_len, spec, hw.backend, hw.dtype, hw.device)
 
 
 def peak_flops(device: str) -> float:
@@ -268,9 +263,7 @@ def measure(backend: str, p: Profile, rows: list[dict], batch_size: int, hw, par
     STEP_SECONDS.clear()
     n = batch_size * (warm + timed)
     with tempfile.TemporaryDirectory() as tmp:
-        metrics = get_backend(backend)(
-            rows[:n], resolved(p, batch_size, warm + timed), hw, str(model_dir(p, p.layers)), tmp
-        )
+        metrics = get_backend(backend)(rows[:n], job(p, batch_size, warm + timed, hw, p.layers), tmp)
     steps = STEP_SECONDS[warm:]
     if steps:
         tps, row["timing"] = batch_size * p.seq_len * len(steps) / sum(steps), f"{len(steps)} timed steps after {warm}"
@@ -348,7 +341,7 @@ def train_chain_adapter(p: Profile, backend: str, rows: list[dict], hw) -> None:
     log(f"chain adapter: {backend}, 4 steps at batch 2 on the {p.chain_layers}-layer model")
     start = time.time()
     try:
-        metrics = get_backend(backend)(rows[:8], resolved(p, 2, 4), hw, str(model_dir(p, p.chain_layers)), str(folder))
+        metrics = get_backend(backend)(rows[:8], job(p, 2, 4, hw, p.chain_layers), str(folder))
         info = {
             "backend": backend,
             "seconds": round(time.time() - start, 1),
@@ -474,7 +467,6 @@ def chain_phase() -> None:
         "adapter": str(adapter),
         "base_path": str(base),
         "chat_template": CHAT_TEMPLATE,
-        "merge_dtype": "float16",
         "parity_prompts": probe_prompts(rows, 2),
         "parity_max_tokens": 16,
         "n_threads": env.n_threads(None),
@@ -575,7 +567,7 @@ def gap_phase() -> None:
     if not (merged / "config.json").is_file():
         log("adapter-gap: no merged model from the chain; merging with kit.export.merge")
         merged = folder / "merged-for-gap"
-        merge(str(base), folder / "adapter", merged, CHAT_TEMPLATE, "float16")
+        merge(str(base), folder / "adapter", merged, CHAT_TEMPLATE)
     tok = AutoTokenizer.from_pretrained(base)
     rows = tokenize_rows(tok, long_rows(tok, p.gap_rows, p.gap_len + 16), p.gap_len)
     cuda = torch.cuda.is_available()
