@@ -8,14 +8,14 @@ stock settings, length grouping and packing, beside TRL's defaults (gradient che
 random-init model of a 7B Llama config (tokens/s, peak VRAM, MFU); (d) the engine's own rates on the same
 GGUF in one run: prefill tokens/s, dense (gold vs distractor) items/s batched with the prompt's KV cache
 copied vs one ``loglik`` call per candidate, and generated items/s. Results: results/bench/.
+Measurements that need their own process are in kit.bench_worker. Over 400 lines: one section per family of
+measurement, each with its own table in the markdown.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import platform
 import time
 from pathlib import Path
 
@@ -312,99 +312,27 @@ def train_bench(model: dict, hw) -> dict:
 
 
 def gpu_bench() -> dict:
-    """Unsloth vs transformers+peft+bitsandbytes QLoRA on a random-init 7B-config Llama (CUDA only)."""
+    """Unsloth vs transformers+peft+bitsandbytes QLoRA on a random-init 7B-config Llama (CUDA only), each backend in
+    its own process (kit.bench_worker)."""
     import subprocess
     import sys
 
     folder = runs.kit_home() / "bench" / "llama-7b-config-random"
     if not (folder / "config.json").is_file():
-        subprocess.run([sys.executable, "-c", _MAKE_7B.format(out=str(folder))], check=True)
+        subprocess.run([sys.executable, "-m", "kit.bench_worker", "make-7b", str(folder)], check=True)
     out = {}
-    for backend in ("hf", "unsloth"):  # separate processes: unsloth must be imported first in its own
+    for backend in ("hf", "unsloth"):
         done = subprocess.run(
-            [sys.executable, "-c", _TRAIN_7B.format(folder=str(folder), backend=backend)],
-            capture_output=True,
-            text=True,
+            [sys.executable, "-m", "kit.bench_worker", "train-7b", str(folder), backend], capture_output=True, text=True
         )
         line = next((x for x in done.stdout.splitlines() if x.startswith("{")), None)
         out[backend] = json.loads(line) if line else {"error": done.stderr[-1500:]}
     return out
 
 
-# A random-init model of Llama-2-7B's shape, made in fp16 directly on the GPU (made in fp32 first it would take
-# 27 GB); its vocabulary is the tokenizer's (SmolLM2's 49,152 tokens, as no Llama-2 tokenizer is offline: ids
-# past a 32,000-row embedding are a device-side assert), so it has ~0.1B more parameters than Llama-2-7B.
-_MAKE_7B = """
-import torch
-from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-from kit.models import resolve_base
-tok = AutoTokenizer.from_pretrained(resolve_base("tiny-random-llama"))
-cfg = LlamaConfig(hidden_size=4096, intermediate_size=11008, num_hidden_layers=32, num_attention_heads=32,
-                  num_key_value_heads=32, vocab_size=len(tok), max_position_embeddings=4096,
-                  bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
-torch.set_default_dtype(torch.float16)
-with torch.device("cuda"):
-    model = LlamaForCausalLM(cfg)
-model.save_pretrained("{out}")
-tok.save_pretrained("{out}")
-"""
-
-# Two trainings in one process: 2 warm-up steps (Unsloth compiles its kernels on the first ones), then the timed 8.
-_TRAIN_7B = """
-import json, time, torch
-if "{backend}" == "unsloth":
-    import unsloth
-from kit.env import choose
-from kit.data.builtin import get_generator
-from kit.recipe import TrainSpec
-from kit.backends import get_backend
-import tempfile
-hw = choose("{backend}", "auto", "nf4")
-rows = get_generator("general").generate_train(64, 0)
-train = get_backend("{backend}")
-def spec(steps):
-    s = dict(TrainSpec().__dict__, lora=TrainSpec().lora.__dict__, quantization="nf4", max_steps=steps,
-             gradient_checkpointing=True, batch_size=4)
-    return dict(model=dict(chat_template="chatml", max_seq_len_tokens=512), train=s)
-with tempfile.TemporaryDirectory() as tmp:
-    warm = train(rows, spec(2), hw, "{folder}", tmp)
-torch.cuda.reset_peak_memory_stats()
-with tempfile.TemporaryDirectory() as tmp:
-    m = train(rows, spec(8), hw, "{folder}", tmp)
-params = m["total_params"]
-peak = torch.cuda.get_device_properties(0)
-tflops = 989e12 if "H100" in peak.name or "H200" in peak.name else None
-flops = 6 * params * m["tokens_per_second"]
-print(json.dumps(dict(
-    tokens_per_second=m["tokens_per_second"],
-    warmup_tokens_per_second=warm["tokens_per_second"],
-    peak_vram_gib=round(torch.cuda.max_memory_allocated() / 2**30, 2),
-    params=params,
-    mfu=round(flops / tflops, 3) if tflops else None,
-    mfu_formula="6 x params x tokens/s / peak dense bf16 FLOP/s (989 TFLOP/s on H100/H200)",
-    device=peak.name,
-)))
-"""
-
-
-# --- output -----------------------------------------------------------------------------------------
-
-
 def _machine(hw) -> dict:
-    cpu = platform.processor() or platform.machine()
-    try:
-        cpu = next(
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        )
-    except (OSError, StopIteration):
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "memory_gib": round(mem, 1),
+        **env.machine(),
         "device": hw.device_name,
         "packages": env.package_versions(),
         "git_commit": env.git_commit(),
@@ -425,10 +353,8 @@ def phases_bench(base: dict) -> dict:
     threads = env.n_threads(None)
     probes = [[{"role": "user", "content": p[0]["content"]}] for p in _prompts()[:2]]
     rows: dict[str, float] = {}
-    load = "import torch, transformers, trl, peft; transformers.AutoModelForCausalLM.from_pretrained(sys.argv[1])"
-    rows["training worker start-up (imports + model load)"] = _seconds(
-        lambda: subprocess.run([sys.executable, "-c", f"import sys; {load}", str(base["base"])], check=True)
-    )
+    load = [sys.executable, "-m", "kit.bench_worker", "load-base", str(base["base"])]
+    rows["training worker start-up (imports + model load)"] = _seconds(lambda: subprocess.run(load, check=True))
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         rows["merge (save the HF folder)"] = _seconds(lambda: merge(base["base"], None, tmp / "hf", "chatml"))
