@@ -120,3 +120,28 @@ def test_a_failed_run_becomes_a_row_and_the_sweep_goes_on(tmp_path, monkeypatch,
     assert "out of memory" in failed[0]["error"]
     assert sum(r["status"] == "ok" and r["arm"] != "base" for r in rows) == 3 + 4 * 2
     assert sorted(map(str, stored_rows("g"))) == sorted(map(str, rows))
+
+
+ABILITY_GRID = """
+name: ab
+model: {base: tiny-random-llama}
+sources:
+  math: {source: "builtin:math", pool_n: 8}
+  code: {source: "builtin:code", pool_n: 8}
+grid:
+  fractions: [1]
+  abilities: {math: [builtin_math], code: [builtin_code, builtin_code_easy]}
+  arms:
+    - {name: both, sources: [math, code], tasks: [math, code]}
+    - {name: one, sources: [math], tasks: [builtin_math]}
+eval: {tasks: [{task: builtin_code_easy, n: 2}, {task: builtin_math, n: 2}, {task: builtin_code, n: 2}]}
+"""
+
+
+def test_an_arm_names_abilities_and_the_grid_says_which_tasks_measure_them(tmp_path):
+    recipe = load_recipe(write_recipe(tmp_path / "ab.yaml", ABILITY_GRID), profile="cpu")
+    tasks = {p.arm: [t.task for t in p.recipe.eval.tasks] for p in recipe.runs()}
+    assert tasks == {"both": ["builtin_code_easy", "builtin_math", "builtin_code"], "one": ["builtin_math"]}
+    text = ABILITY_GRID.replace("tasks: [math, code]", "tasks: [math, poetry]")
+    with pytest.raises(RecipeError, match="'poetry' is not in eval.tasks .* nor an ability of grid.abilities"):
+        load_recipe(write_recipe(tmp_path / "bad.yaml", text), profile="cpu")

@@ -56,7 +56,8 @@ def concrete(recipe: Recipe, arm: ArmSpec, fraction: float | None) -> Recipe:
         mixture = tuple(recipe.sources[name].take(fraction if f == "grid" else f) for name, f in st.sources.items())
         replay = st.replay and (st.replay.stage, fraction if st.replay.fraction == "grid" else st.replay.fraction)
         stages.append(Stage(st.name, mixture, *(replay or (None, None)), st.epochs))
-    tasks = tuple(t for t in recipe.eval.tasks if t.task in arm.tasks)
+    wanted = recipe.grid.tasks_of(arm)
+    tasks = tuple(t for t in recipe.eval.tasks if t.task in wanted)
     eval_spec = dataclasses.replace(recipe.eval, tasks=tasks)
     if len(stages) == 1 and stages[0].replay_stage is None and stages[0].epochs is None:
         # one plain stage: a run like any single-stage recipe (and the same run id as one)

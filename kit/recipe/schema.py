@@ -242,6 +242,13 @@ class GridSpec:
     # and train.seed by s; seed 0 is the run every recipe shares). Only fractions <= seeds_max_fraction.
     seeds: int = 1
     seeds_max_fraction: float = 1.0
+    # An arm's tasks may name abilities ("math", "code", "general"): each stands for the tasks listed here, so a
+    # profile changes a paper's benchmarks in one line instead of repeating every arm.
+    abilities: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def tasks_of(self, arm: ArmSpec) -> tuple[str, ...]:
+        """The eval tasks an arm is scored on, its abilities replaced by their tasks."""
+        return tuple(dict.fromkeys(t for name in arm.tasks for t in self.abilities.get(name, (name,))))
 
     def seeds_at(self, fraction: float | None) -> int:
         return self.seeds if fraction is not None and fraction <= self.seeds_max_fraction else 1
@@ -419,8 +426,16 @@ class Recipe:
                 if s not in self.sources
             ]
             out += [
-                (f"grid.arms.{i}.tasks", f"{t!r} is not in eval.tasks ({', '.join(sorted(tasks))})")
-                for t in arm.tasks
+                (
+                    f"grid.arms.{i}.tasks",
+                    f"{t!r} is not in eval.tasks ({', '.join(sorted(tasks))})"
+                    + (
+                        f" nor an ability of grid.abilities ({', '.join(self.grid.abilities)})"
+                        if self.grid.abilities
+                        else ""
+                    ),
+                )
+                for t in self.grid.tasks_of(arm)
                 if t not in tasks
             ]
         return out
