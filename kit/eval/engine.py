@@ -13,6 +13,9 @@ candidate's continuation together, packing as many prompts as the sequence slots
 ``n_threads`` is always set (llama-cpp-python otherwise uses half the cores); on CUDA the layers, the KV-cache
 type and the batched sequences are sized from free VRAM (kit.eval.memory, flash attention on); everything is
 closed explicitly (the destructors fail at exit).
+
+Over 400 lines: one class owns the llama.cpp contexts (batched generation, prefill, KV copies for dense
+scoring) because they share the model's handles and their lifetimes; splitting it would scatter that ownership.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ trimmed to what a CUDA build reads; llama.cpp's GGUF converter, unpacked; a stan
 Everything lands in ``.gpu-check/`` (ignored by git, named in the device tool's ``carry``); downloads are cached in
 ``$KIT_HOME/downloads/gpu-check`` so a second prepare fetches nothing. The device tool moves at most 64 MiB (the
 working tree included), so the folder must stay under ``CARRY_LIMIT_MIB``.
+
+Over 400 lines: the wheel set, its trimming and the image's package list are one concern (what travels).
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ Every phase goes through the kit's own code: models are trained by ``kit.backend
 tokenized by the kit (``kit.backends.sft.tokenize_rows``), exported by ``kit.export.worker.export`` and scored by
 ``kit.eval.engine.open_engine``, whose GPU placement is ``kit.eval.memory.place``. The ``gpu`` profile is the real
 check (random-init Llama-2-7B shapes, 1024-token rows); ``dry`` runs the same code on a tiny model on a CPU.
+
+Over 400 lines: each phase of the one-shot GPU check is self-contained and time-boxed; they live together so
+the check can be read top to bottom before a scarce GPU window.
 """
 
 from __future__ import annotations

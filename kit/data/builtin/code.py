@@ -2,6 +2,8 @@
 
 Twenty-two families with random names, parameter names and constants; training rows answer with the reference
 implementation in a ```python block, eval items keep 3-5 asserts for kit.eval.tasks.builtin_code to run.
+
+Over 400 lines: most of it is the task families' tables (names, templates, asserts), data rather than logic.
 """
 
 from __future__ import annotations
