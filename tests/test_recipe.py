@@ -167,3 +167,22 @@ def test_an_unknown_name_fails_validate_with_exit_2_and_one_clear_message(what, 
 
 def test_the_named_recipe_itself_is_valid(tmp_path):
     load_recipe(write_recipe(tmp_path / "r.yaml", NAMED))
+
+
+def test_a_mixture_entry_says_how_much_and_a_grid_pool_does_not(tmp_path):
+    no_amount = NAMED.replace('{source: "builtin:math", pool_n: 8, n: 4}', '{source: "builtin:math", pool_n: 8}')
+    with pytest.raises(RecipeError, match="data.mixture.0.fraction: give exactly one of"):
+        load_recipe(write_recipe(tmp_path / "a.yaml", no_amount))
+    grid = """
+name: g
+model: {base: tiny-random-llama}
+sources:
+  math: {source: "builtin:math", pool_n: 8, fraction: 0.5}
+grid: {fractions: [1], arms: [{name: math, sources: [math], tasks: [builtin_math]}]}
+eval: {tasks: [{task: builtin_math, n: 2}]}
+"""
+    with pytest.raises(RecipeError, match="sources.math.fraction: a grid's source is a pool"):
+        load_recipe(write_recipe(tmp_path / "g.yaml", grid))
+    ok = load_recipe(write_recipe(tmp_path / "ok.yaml", grid.replace(", fraction: 0.5", "")))
+    (run,) = ok.runs()
+    assert [(e.pool_n, e.n, e.fraction) for e in run.recipe.data.mixture] == [(8, 8, None)]

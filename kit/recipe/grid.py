@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from kit.recipe.schema import ArmSpec, DataSpec, Recipe, Stage
+from kit.recipe.schema import ArmSpec, DataSpec, Recipe
 
 
 @dataclass(frozen=True)
@@ -51,11 +51,7 @@ def seeded(recipe: Recipe, seed: int) -> Recipe:
 
 def concrete(recipe: Recipe, arm: ArmSpec, fraction: float | None) -> Recipe:
     """One arm at one fraction as a plain recipe: its stages' mixtures drawn from the grid's sources."""
-    stages = []
-    for st in arm.stage_specs():
-        mixture = tuple(recipe.sources[name].take(fraction if f == "grid" else f) for name, f in st.sources.items())
-        replay = st.replay and (st.replay.stage, fraction if st.replay.fraction == "grid" else st.replay.fraction)
-        stages.append(Stage(st.name, mixture, *(replay or (None, None)), st.epochs))
+    stages = [st.resolve(recipe.sources, fraction) for st in arm.stage_specs()]
     wanted = recipe.grid.tasks_of(arm)
     tasks = tuple(t for t in recipe.eval.tasks if t.task in wanted)
     eval_spec = dataclasses.replace(recipe.eval, tasks=tasks)

@@ -51,7 +51,10 @@ class ModelSpec:
 
 @dataclass(frozen=True)
 class SourceSpec:
-    """One mixture entry: where rows come from and how many of them to take."""
+    """Where rows come from, and how many of them to take.
+
+    A mixture entry says ``fraction:`` or ``n:``; a grid's named source (``sources:``) says neither: it is a pool
+    that each run draws its arm's fraction of (``take``)."""
 
     source: str  # "builtin:math", "hf:openai/gsm8k", "local:path/to/file.jsonl"
     format: str | None = None  # for hf/local: gsm8k | alpaca | sharegpt | chat (hf: known ids need none)
@@ -65,6 +68,21 @@ class SourceSpec:
         return self.source.split(":", 1)[0]
 
     @property
+    def is_pool(self) -> bool:
+        return self.fraction is None and self.n is None
+
+    def take(self, fraction: float) -> SourceSpec:
+        """The mixture entry that draws ``fraction`` of this pool."""
+        pool = dataclasses.replace(self, fraction=None, n=None)
+        if self.kind == "builtin" and self.pool_n:
+            # A generator's pool size is known now: say the count, so two fractions that round to the
+            # same rows are the same run (and are trained once).
+            from kit.data.subset import fraction_to_n
+
+            return dataclasses.replace(pool, n=fraction_to_n(self.pool_n, fraction))
+        return dataclasses.replace(pool, fraction=fraction)
+
+    @property
     def target(self) -> str:
         return self.source.split(":", 1)[1] if ":" in self.source else ""
 
@@ -74,13 +92,13 @@ class SourceSpec:
             out.append(
                 ("source", f"{self.source!r} must look like 'builtin:math', 'hf:<dataset id>' or 'local:<path>'")
             )
-        if (self.fraction is None) == (self.n is None):
-            out.append(("fraction", "give exactly one of 'fraction:' (0 < f <= 1) or 'n:' (a count)"))
+        if self.fraction is not None and self.n is not None:
+            out.append(("fraction", "give exactly one of 'fraction:' (0 < f <= 1) or 'n:' (a count), not both"))
         if self.fraction is not None and not 0 < self.fraction <= 1:
             out.append(("fraction", f"must be in (0, 1], got {self.fraction}"))
         if self.n is not None and self.n < 1:
             out.append(("n", f"must be >= 1, got {self.n}"))
-        if self.kind == "builtin" and self.fraction is not None and self.pool_n is None:
+        if self.kind == "builtin" and self.n is None and self.pool_n is None:
             out.append(("pool_n", "a built-in generator has no natural size: give 'pool_n:' with 'fraction:'"))
         if self.pool_n is not None and self.pool_n < 1:
             out.append(("pool_n", f"must be >= 1, got {self.pool_n}"))
@@ -123,27 +141,17 @@ class DataSpec:
     mixture: tuple[SourceSpec, ...] = ()  # a single run's data; a grid recipe builds one per run
     seed: int = 0
 
-
-@dataclass(frozen=True)
-class PoolSpec:
-    """A named source a grid draws fractions from (``sources:`` in a grid recipe)."""
-
-    source: str
-    format: str | None = None
-    split: str = "train"
-    pool_n: int | None = None
-
-    def take(self, fraction: float) -> SourceSpec:
-        if self.source.startswith("builtin:") and self.pool_n:
-            # A generator's pool size is known now: say the count, so two fractions that round to the
-            # same rows are the same run (and are trained once).
-            from kit.data.subset import fraction_to_n
-
-            return SourceSpec(self.source, self.format, self.split, self.pool_n, n=fraction_to_n(self.pool_n, fraction))
-        return SourceSpec(self.source, self.format, self.split, self.pool_n, fraction=fraction)
-
     def problems(self) -> list[tuple[str, str]]:
-        return [(k, m) for k, m in self.take(1.0).problems() if k != "fraction"]
+        return mixture_problems(self.mixture)
+
+
+def mixture_problems(mixture: tuple[SourceSpec, ...]) -> list[tuple[str, str]]:
+    """Every mixture entry says how much to take (a pool without a fraction belongs in a grid's sources)."""
+    return [
+        (f"mixture.{i}.fraction", "give exactly one of 'fraction:' (0 < f <= 1) or 'n:' (a count)")
+        for i, entry in enumerate(mixture)
+        if entry.is_pool
+    ]
 
 
 @dataclass(frozen=True)
@@ -164,7 +172,9 @@ class ReplaySpec:
 
 @dataclass(frozen=True)
 class StageSpec:
-    """One training stage of a grid arm: named sources, each at a fixed fraction or the grid's."""
+    """One training stage of a grid arm, as written: named pools, each at a fixed fraction or the grid's, and a
+    replay. ``resolve`` makes it the ``Stage`` of one run; the two stay apart because a ``Stage``'s fields are
+    what every stage key is made of (kit.runs.stage_keys), while this one's names only mean something in a grid."""
 
     name: str
     sources: dict[str, float | Literal["grid"]] = field(default_factory=dict)
@@ -180,6 +190,14 @@ class StageSpec:
         if not self.sources and self.replay is None:
             out.append(("sources", "a stage needs sources, a replay, or both"))
         return out
+
+    def resolve(self, pools: dict[str, SourceSpec], fraction: float | None) -> Stage:
+        """This stage in the run at the grid's ``fraction``: each source drawn from its pool, the replay's 'grid'
+        replaced by the fraction."""
+        at = lambda f: fraction if f == "grid" else f  # noqa: E731
+        mixture = tuple(pools[name].take(at(f)) for name, f in self.sources.items())
+        replay = (self.replay.stage, at(self.replay.fraction)) if self.replay else (None, None)
+        return Stage(self.name, mixture, *replay, self.epochs)
 
 
 @dataclass(frozen=True)
@@ -222,7 +240,8 @@ class ArmSpec:
 
 @dataclass(frozen=True)
 class Stage:
-    """A concrete training stage of one run (``stages:`` of a single-run recipe)."""
+    """A concrete training stage of one run (``stages:`` of a single-run recipe, or a grid's ``StageSpec``
+    resolved): its fields make up its stage key."""
 
     name: str
     mixture: tuple[SourceSpec, ...] = ()
@@ -399,7 +418,7 @@ class Recipe:
     train: TrainSpec = field(default_factory=TrainSpec)
     export: ExportSpec = field(default_factory=ExportSpec)
     eval: EvalSpec = field(default_factory=EvalSpec)
-    sources: dict[str, PoolSpec] = field(default_factory=dict)
+    sources: dict[str, SourceSpec] = field(default_factory=dict)  # a grid's pools (no fraction or n)
     grid: GridSpec | None = None
     stages: tuple[Stage, ...] = ()  # a single multi-stage run (a grid fills this per run)
 
@@ -414,6 +433,11 @@ class Recipe:
             if self.data.mixture
             else []
         )
+        out += [
+            (f"sources.{name}.fraction", "a grid's source is a pool: its arms say how much; leave 'fraction:'/'n:' out")
+            for name, pool in self.sources.items()
+            if not pool.is_pool
+        ]
         tasks = {t.task for t in self.eval.tasks}
         for i, arm in enumerate(self.grid.arms):
             used = [s for st in arm.stage_specs() for s in st.sources]
@@ -456,6 +480,7 @@ class Recipe:
                 out.append((f"stages.{i}.replay_stage", f"{st.replay_stage!r} is not an earlier stage ({names[:i]})"))
             if not st.mixture and st.replay_stage is None:
                 out.append((f"stages.{i}.mixture", "a stage needs a mixture, a replay, or both"))
+            out += [(f"stages.{i}.{key}", msg) for key, msg in mixture_problems(st.mixture)]
         return out
 
     def stage_list(self) -> tuple[Stage, ...]:
