@@ -174,6 +174,7 @@ def models_dir() -> Path:
 # pass's per-item records (kit.eval.phase).
 EXPORT_JOB, EXPORT_LOG, PARITY, PHASE_SECONDS = "job.json", "export.log", "parity.json", "phase_seconds.json"
 ITEMS = "items.jsonl"
+EXPORT_MERGED = "merged"  # the merged HF folder inside an export (kept with export.keep_merged)
 
 
 def gguf_name(quant: str) -> str:

@@ -24,7 +24,7 @@ def export(out: Path, job: dict) -> None:
     from kit.export.parity import parity_check
 
     seconds: dict[str, float] = {}
-    merged, f16 = out / "merged", out / runs.gguf_name("F16")
+    merged, f16 = out / runs.EXPORT_MERGED, out / runs.gguf_name("F16")
     adapter = Path(job["adapter"]) if job["adapter"] else None
     with timed(seconds, "merge"):
         merge(job["base_path"], adapter, merged, job["chat_template"])
