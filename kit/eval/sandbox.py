@@ -258,11 +258,10 @@ def _bwrap(root: str) -> list[str]:
 
 
 # Run by sh as root of a fresh user namespace (pid 1 of a fresh PID namespace): builds a root of read-only binds
-# on a tmpfs inside the sandbox dir, chroots into it and runs the child without any capability. Few processes
-# (mkdir, touch and cp once each, one mount per path): each costs about a millisecond. Paths with blanks are not
-# supported here (bwrap has no such limit). The child is
-# not pid 1 (which the kernel spares from default-action signals such as RLIMIT_CPU's SIGXCPU); when sh exits,
-# the kernel kills whatever else is left in the namespace.
+# on a tmpfs inside the sandbox dir, chroots into it and runs the child without any capability. The child is not
+# pid 1 (which the kernel spares from default-action signals such as RLIMIT_CPU's SIGXCPU); when sh exits, the
+# kernel kills whatever else is left in the namespace. Few processes (mkdir, touch and cp once each, one mount per
+# path): each costs about a millisecond. Paths with blanks are not supported here (bwrap has no such limit).
 UNSHARE_SETUP = r"""set -eu; PATH=/usr/sbin:/sbin:/usr/bin:/bin
 root=$1; shift; new=$root/.kit-root; dirs=; files=; links=
 for arg; do
