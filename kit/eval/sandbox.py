@@ -273,7 +273,9 @@ for arg; do
   esac
 done
 mkdir "$new"; mount -t tmpfs -o mode=755 kit-root "$new"
-mkdir -p $dirs "$new/proc" "$new/tmp" "$new/dev"
+# /tmp first: the interpreter or the venv may live under it.
+mkdir "$new/tmp"; mount -t tmpfs -o mode=1777,nosuid,nodev kit-tmp "$new/tmp"
+mkdir -p $dirs "$new/proc" "$new/dev"
 touch $files "$new/dev/null" "$new/dev/zero" "$new/dev/full" "$new/dev/random" "$new/dev/urandom"
 [ -z "$links" ] || cp -P $links "$new/"
 while [ "$1" != -- ]; do
@@ -281,7 +283,6 @@ while [ "$1" != -- ]; do
 done
 shift
 mount -t proc -o nosuid,nodev,noexec proc "$new/proc"
-mount -t tmpfs -o mode=1777,nosuid,nodev kit-tmp "$new/tmp"
 for d in null zero full random urandom; do mount --bind "/dev/$d" "$new/dev/$d"; done
 mkdir -p "$new$root"; mount -o bind,nosuid,nodev "$root" "$new$root"
 chroot "$new" /usr/bin/setpriv --bounding-set=-all --inh-caps=-all --no-new-privs /usr/bin/env -C "$root" "$@"
