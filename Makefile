@@ -44,6 +44,12 @@ else
   CHECK_CUDA := true
 endif
 STAMP := $(VENV)/.installed-$(REQS)
+# The code sandbox (kit/eval/sandbox.py) runs generated code in Linux namespaces through bubblewrap, else util-linux
+# unshare, else with in-process guards only (and a warning). Set-up installs bubblewrap where apt-get runs as root;
+# it never fails for want of it.
+BWRAP_HINT := note: bubblewrap (bwrap) is not installed, so the code sandbox uses unshare or, where namespaces are forbidden, in-process guards only. To install it: sudo apt-get install bubblewrap (Debian/Ubuntu), sudo dnf install bubblewrap (Fedora).
+APT_BWRAP := apt-get install -y -q bubblewrap >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q bubblewrap >/dev/null 2>&1; }
+SANDBOX_TOOL := command -v bwrap >/dev/null || { test "$$(id -u)" = 0 && command -v apt-get >/dev/null && { $(APT_BWRAP); } && echo "== installed bubblewrap for the code sandbox"; } || echo "$(BWRAP_HINT)"
 
 # make rq1 PROFILE=cpu forces a profile (default: the hardware's; cpu-long: overnight on a CPU); DRY=1 prints
 # the plan only.
@@ -59,13 +65,17 @@ PROFILE_FLAG := $(if $(PROFILE),--profile $(PROFILE),) $(if $(GPU_CLASS),--gpu-c
 OVERRIDES := $(if $(SEEDS),grid.seeds=$(SEEDS),) $(ARGS)
 SWEEP := $(if $(DRY),plan,sweep)
 
-.PHONY: setup test test-slow test-gpu lint smoke validate clean-venv rq1 rq2 rq3 rq4 plan report bench \
+.PHONY: setup sandbox-tool test test-slow test-gpu lint smoke validate clean-venv rq1 rq2 rq3 rq4 plan report bench \
   gpu-check-prepare gpu-check
 
-setup: $(STAMP)
+setup: $(STAMP) sandbox-tool
+
+sandbox-tool:
+	@$(SANDBOX_TOOL)
 
 $(STAMP): $(REQS)
 	@echo "== setting up $(VENV) from $(REQS) (cache: $(KIT_HOME))"
+	@$(SANDBOX_TOOL)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(TORCH_FIRST)

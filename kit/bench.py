@@ -7,7 +7,9 @@ stock settings, length grouping and packing, beside TRL's defaults (gradient che
 (c) on CUDA only, the ``unsloth`` backend against plain transformers+peft+bitsandbytes QLoRA on a
 random-init model of a 7B Llama config (tokens/s, peak VRAM, MFU); (d) the engine's own rates on the same
 GGUF in one run: prefill tokens/s, dense (gold vs distractor) items/s batched with the prompt's KV cache
-copied vs one ``loglik`` call per candidate, and generated items/s. Results: results/bench/.
+copied vs one ``loglik`` call per candidate, and generated items/s; (e) the code sandbox's cost at each isolation
+level that works here (namespaces vs guards only): per trivial program, and for HumanEval's 164 canonical
+solutions. Results: results/bench/.
 Measurements that need their own process are in kit.bench_worker. Over 400 lines: one section per family of
 measurement, each with its own table in the markdown.
 """
@@ -37,6 +39,7 @@ def main(out_dir: Path, skip_train: bool = False) -> dict:
     base = _base_model()
     result = {"machine": _machine(hw), "eval": eval_bench(base), "engine": engine_bench(base["q8"])}
     result["phases"] = phases_bench(base)
+    result["sandbox"] = sandbox_bench()
     result["train"] = None if skip_train else train_bench(base, hw)
     result["gpu"] = gpu_bench() if hw.device == "cuda" else {"skipped": "no CUDA GPU on this machine"}
     result["wall_seconds"] = round(time.time() - started, 1)
@@ -372,6 +375,54 @@ def phases_bench(base: dict) -> dict:
     return {"rows": {k: round(v, 2) for k, v in rows.items()}, "total_s": round(sum(rows.values()), 1)}
 
 
+# --- (e) the code sandbox -------------------------------------------------------------------------
+
+SANDBOX_PROGRAMS = 50
+
+
+def sandbox_bench(n_programs: int = SANDBOX_PROGRAMS) -> dict:
+    """Each isolation level that works here, one after the other on the same programs: ``n_programs`` trivial
+    ones (the start-up cost) and HumanEval's 164 canonical solutions (what an eval pays)."""
+    from kit.eval import sandbox
+
+    rows = {
+        level: {**_trivial_programs(level, n_programs), **_humaneval_canonical(level)}
+        for level in sandbox.working_levels()
+    }
+    base = rows["guards-only"]
+    for row in rows.values():
+        row["x_vs_guards_only"] = round(row["ms_per_program"] / base["ms_per_program"], 2)
+        if "humaneval_s" in row:
+            row["humaneval_x_vs_guards_only"] = round(row["humaneval_s"] / base["humaneval_s"], 2)
+    return {"programs": n_programs, "isolation": sandbox.isolation(), "rows": rows}
+
+
+def _trivial_programs(level: str, n_programs: int) -> dict:
+    from kit.eval import sandbox
+
+    start = time.perf_counter()
+    passed = sum(sandbox.run_program("assert True\n", isolation_level=level).passed for _ in range(n_programs))
+    return {"ms_per_program": round(1000 * (time.perf_counter() - start) / n_programs, 1), "passed": passed}
+
+
+def _humaneval_canonical(level: str) -> dict:
+    """Seconds to score the 164 canonical solutions one after the other, and how many passed (164 expected)."""
+    from kit.eval import sandbox
+    from kit.eval.tasks import humaneval
+
+    try:
+        problems = humaneval._problems()
+    except ImportError:
+        return {}
+    programs = [
+        humaneval.program(p, f"```python\n{p['prompt']}{p['canonical_solution']}```") for p in problems.values()
+    ]
+    timeout_s = humaneval.TIMEOUT_S * sandbox.timeout_scale()
+    start = time.perf_counter()
+    passed = sum(sandbox.run_program(p, timeout_s=timeout_s, isolation_level=level).passed for p in programs)
+    return {"humaneval_s": round(time.perf_counter() - start, 1), "humaneval_passed": passed}
+
+
 def markdown(result: dict) -> str:
     m = result["machine"]
     lines = [f"# make bench ({m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB; commit {m['git_commit']})", ""]
@@ -404,6 +455,19 @@ def markdown(result: dict) -> str:
         ph = result["phases"]
         lines += ["", f"## A run's fixed cost by phase (base model; {ph['total_s']} s in all)", ""]
         lines += ["| phase | seconds |", "| --- | ---: |"] + [f"| {k} | {v} |" for k, v in ph["rows"].items()]
+    if result.get("sandbox"):
+        sb = result["sandbox"]
+        lines += ["", f"## Code sandbox cost by isolation level (this machine uses {sb['isolation']})", ""]
+        lines += [
+            f"| isolation | ms per trivial program ({sb['programs']}) | x vs guards only "
+            "| HumanEval 164 canonical, s | x vs guards only | passed |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for name, r in sb["rows"].items():
+            lines.append(
+                f"| {name} | {r['ms_per_program']} | {r['x_vs_guards_only']} | {r.get('humaneval_s', '')} | "
+                f"{r.get('humaneval_x_vs_guards_only', '')} | {r.get('humaneval_passed', '')} |"
+            )
     if result["train"]:
         tr = result["train"]
         lines += [

@@ -11,6 +11,7 @@ import pytest
 
 from kit.data.builtin import code, code_easy, get_generator, split_of
 from kit.data.schema import message_problem
+from kit.eval import sandbox
 from kit.eval.code_extract import extract_code
 from kit.eval.tasks import ABILITIES, builtin_code, builtin_code_easy, get_task, humaneval
 
@@ -271,7 +272,8 @@ def _humaneval_item(task_id: str) -> tuple[dict, str]:
 def test_humaneval_canonical_solution_passes_as_a_fenced_answer(task_id):
     item, canonical = _humaneval_item(task_id)
     answer = f"Here is the function:\n```python\n{item['reference']['prompt']}{canonical}```\nIt works."
-    assert humaneval.score(item, answer) == {"score": 1.0, "status": "passed", "detail": ""}
+    expected = {"score": 1.0, "status": "passed", "detail": "", "sandbox_isolation": sandbox.isolation()}
+    assert humaneval.score(item, answer) == expected
 
 
 def test_humaneval_bare_body_continuation_is_appended_to_the_prompt():

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import math
 import os
+import secrets
+import shutil
+import socket
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -176,3 +182,173 @@ def test_the_timeout_factor_keys_a_code_score_and_is_recorded_with_it(task_name,
     assert settings["sandbox_timeout_scale"] == 2.0  # score_task writes the settings into the result
     monkeypatch.setenv(sandbox.TIMEOUT_SCALE_ENV, "4")
     assert eval_key(tmp_path, task, spec, recipe)[1] != out
+
+
+# --- containment by Linux namespaces: each test checks the effect, not the exception -----------------------------
+
+# Every level with namespaces that works on this machine; none (a container that forbids them): skipped, and the
+# fallback's own tests below still run.
+CONTAINED = [level for level in sandbox.working_levels() if level != "guards-only"] or [
+    pytest.param("none", marks=pytest.mark.skip(reason="no Linux namespaces here (bwrap/unshare): guards-only"))
+]
+# Routes to the filesystem that never go through the patched functions, or undo the patches first.
+FILE_ATTACKS = {
+    "reload-os": "import importlib, os\nimportlib.reload(os)\nos.remove(TARGET)",
+    "posix.unlink": "import posix\nposix.unlink(TARGET)",
+    "posix.rename": "import posix\nposix.rename(TARGET, TARGET + '.moved')",
+    "posix.open": "import posix\nfd = posix.open(TARGET, posix.O_WRONLY | posix.O_TRUNC)\nposix.write(fd, b'gone')",
+    "_io.FileIO": "import _io\n_io.FileIO(TARGET, 'w').write(b'gone')",
+    "closure-of-guard": "import os\n"
+    "[c.cell_contents for c in os.remove.__closure__ if callable(c.cell_contents)][-1](TARGET)",
+    "gc-referents": "import builtins, gc\n"
+    "real = [r for c in builtins.open.__closure__ for r in gc.get_referents(c)\n"
+    "        if getattr(r, '__name__', '') == 'open']\n"
+    "real[0](TARGET, 'w').write('gone')",
+    "reload-io-pathlib": "import importlib, io, pathlib\nimportlib.reload(io)\npathlib.Path(TARGET).write_text('gone')",
+    "reload-shutil-rmtree": "import importlib, os, shutil\nimportlib.reload(os)\nimportlib.reload(shutil)\n"
+    "shutil.rmtree(os.path.dirname(TARGET))",
+    "ctypes-libc": "import sys\nsys.modules.pop('ctypes')\nsys.modules.pop('_ctypes')\nimport ctypes\n"
+    "ctypes.CDLL(None).unlink(TARGET.encode())",
+    "subprocess-sh": "import importlib, sys\nsys.modules.pop('_posixsubprocess')\nimport subprocess\n"
+    "importlib.reload(subprocess)\nsubprocess.run(['sh', '-c', 'rm -f \"$0\"; echo gone > \"$0.new\"', TARGET])",
+}
+
+
+@pytest.fixture
+def no_process_left(tmp_path):
+    """Fails the test when a sandbox child of this checkout, or anything naming the test's tmp_path, outlives it."""
+    yield
+    _assert_no_process_left(tmp_path)
+
+
+def _assert_no_process_left(tmp_path, grace_s: float = 1.0) -> None:
+    deadline = time.monotonic() + grace_s
+    while (left := _processes_naming(sandbox.CHILD, str(tmp_path))) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert left == []
+
+
+def _processes_naming(*needles: str) -> list[str]:
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace").replace("\0", " ")
+        except OSError:
+            continue
+        if int(pid) != os.getpid() and any(needle in cmdline for needle in needles):
+            found.append(f"{pid}: {cmdline}")
+    return found
+
+
+@pytest.fixture(params=["tmp", "home", "read-only-view"])
+def outside_dir(request, tmp_path):
+    """A directory outside the program's temp dir: under /tmp, under the user's home, and one the sandbox shows
+    read-only (inside the interpreter's prefix)."""
+    if request.param == "tmp":
+        yield tmp_path
+        return
+    parent = Path.home() if request.param == "home" else Path(sys.prefix)
+    try:
+        folder = Path(tempfile.mkdtemp(prefix=".kit-sandbox-test-", dir=parent))
+    except OSError as exc:
+        pytest.skip(f"cannot create a test folder in {parent}: {exc}")
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.parametrize("level", CONTAINED)
+@pytest.mark.parametrize("attack", FILE_ATTACKS.values(), ids=FILE_ATTACKS.keys())
+def test_no_route_writes_deletes_or_renames_a_file_outside_the_sandbox(attack, level, outside_dir, no_process_left):
+    target = outside_dir / "precious.txt"
+    target.write_text("keep me")
+    result = run_program(f"TARGET = {str(target)!r}\n{attack}\n", isolation_level=level)
+    assert result.status in ("passed", "failed")  # the harness survived; either outcome is fine, the effect is not
+    assert sorted(p.name for p in outside_dir.iterdir()) == ["precious.txt"]
+    assert target.read_text() == "keep me"
+
+
+@pytest.mark.parametrize("level", CONTAINED)
+def test_a_file_under_the_users_home_cannot_be_read(level, no_process_left):
+    secret = secrets.token_hex(8)
+    try:
+        fd, path = tempfile.mkstemp(prefix=".kit-sandbox-test-", dir=Path.home())
+    except OSError as exc:
+        pytest.skip(f"cannot create a file in the home directory: {exc}")
+    try:
+        os.write(fd, secret.encode())
+        os.close(fd)
+        program = f"import _io\ntry:\n    print(_io.FileIO({path!r}).read())\nexcept OSError as e:\n    print(e)\n"
+        result = run_program(program, isolation_level=level)
+    finally:
+        os.remove(path)
+    assert result.status == "passed" and secret not in result.stdout
+
+
+@pytest.mark.parametrize("level", CONTAINED)
+def test_a_socket_to_127_0_0_1_never_reaches_a_listener_on_the_host(level, no_process_left):
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        program = f"import _socket\ns = _socket.socket()\ns.connect(('127.0.0.1', {port}))\ns.send(b'hello')\n"
+        result = run_program(program, isolation_level=level)
+        listener.settimeout(0.2)
+        with pytest.raises(TimeoutError):
+            listener.accept()
+    assert result.status == "failed"
+
+
+@pytest.mark.parametrize("level", CONTAINED)
+@pytest.mark.parametrize(
+    "spawn",
+    [
+        "import ctypes\nlibc = ctypes.CDLL(None)\nif libc.fork() == 0:\n    libc.setsid()\n    time.sleep(1)\n"
+        "    open(LATE, 'w').write('still alive')\n    libc._exit(0)\n",
+        "import importlib\nsys.modules.pop('_posixsubprocess')\nimport subprocess\nimportlib.reload(subprocess)\n"
+        "subprocess.Popen(['sh', '-c', 'sleep 1; echo still alive > \"$0\"', LATE], start_new_session=True)\n",
+    ],
+    ids=["fork-setsid", "detached-shell"],
+)
+def test_a_detached_child_dies_with_the_program(level, spawn, tmp_path, no_process_left):
+    late = tmp_path / "late.txt"
+    prelude = "import sys, time\nsys.modules.pop('ctypes')\nsys.modules.pop('_ctypes')\n"
+    result = run_program(f"LATE = {str(late)!r}\n{prelude}{spawn}", isolation_level=level)
+    assert result.status == "passed"
+    _assert_no_process_left(tmp_path, grace_s=0.5)  # the child sleeps 1 s before it writes
+    time.sleep(1.0)
+    assert not late.exists()
+
+
+@pytest.fixture
+def no_namespaces(monkeypatch):
+    """This machine as a container that forbids namespaces: neither bwrap nor unshare is found."""
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
+    for cached in (sandbox.working_levels, sandbox._warn_guards_only):
+        cached.cache_clear()
+    yield
+    monkeypatch.undo()
+    for cached in (sandbox.working_levels, sandbox._warn_guards_only):
+        cached.cache_clear()
+
+
+def test_without_namespaces_it_falls_back_to_the_guards_with_a_warning_once(no_namespaces, caplog):
+    with caplog.at_level("WARNING", logger="kit.eval.sandbox"):
+        assert sandbox.isolation() == "guards-only"
+        assert sandbox.isolation() == "guards-only"
+    assert len(caplog.records) == 1 and "guards only" in caplog.text and "bubblewrap" in caplog.text
+    result = run_program("assert True\n")
+    assert result.passed and result.isolation == "guards-only"
+
+
+@pytest.mark.parametrize("task_name", ["builtin_code", "builtin_code_easy", "humaneval"])
+def test_the_fallback_keys_a_code_score_and_is_recorded_with_each_item(task_name, no_namespaces, tmp_path):
+    from kit.eval.phase import eval_key
+    from kit.eval.tasks import get_task
+    from kit.recipe import EvalTaskSpec, Recipe
+
+    task, spec, recipe = get_task(task_name), EvalTaskSpec(task_name, n=1), Recipe(name="r")
+    settings, out = eval_key(tmp_path, task, spec, recipe)
+    assert settings["sandbox_isolation"] == "guards-only"  # score_task writes the settings into the result
+    assert task.score(task.load_items(1, 0)[0], "def f(): pass")["sandbox_isolation"] == "guards-only"
+    sandbox.working_levels.cache_clear()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sandbox, "working_levels", lambda: ("namespaces-bwrap", "guards-only"))
+        assert eval_key(tmp_path, task, spec, recipe)[1] != out

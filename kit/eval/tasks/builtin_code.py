@@ -9,7 +9,7 @@ import secrets
 
 from kit.data.builtin import code as generator
 from kit.eval import code_extract, sandbox
-from kit.eval.sandbox import run_program, timeout_scale
+from kit.eval.sandbox import isolation, run_program, timeout_scale
 
 # 2: each assert runs on its own so the score also says how many passed (pass@1 itself is unchanged).
 VERSION = f"2-gen{generator.VERSION}-extract{code_extract.VERSION}-sandbox{sandbox.VERSION}"
@@ -23,8 +23,9 @@ DENSE_VERSION = f"1-gen{generator.VERSION}-dense{generator.DENSE_VERSION}"
 
 
 def cache_identity() -> dict:
-    """The sandbox's timeout factor decides which slow programs pass: an input of the score."""
-    return {"sandbox_timeout_scale": timeout_scale()}
+    """The sandbox's timeout factor decides which slow programs pass, and its isolation level what a program can
+    reach: inputs of the score."""
+    return {"sandbox_timeout_scale": timeout_scale(), "sandbox_isolation": isolation()}
 
 
 def load_items(n: int | None, seed: int) -> list[dict]:
@@ -38,17 +39,20 @@ def dense_items(n: int, seed: int) -> list[dict]:
 
 
 def score(item: dict, completion: str) -> dict:
-    """``{"score": 1.0 or 0.0, "assert_frac", "status", "detail"}``: the answer's code, then each hidden assert."""
+    """``{"score": 1.0 or 0.0, "assert_frac", "status", "detail", "sandbox_isolation"}``: the answer's code, then
+    each hidden assert."""
     reference = item["reference"]
     asserts = [line for line in reference["tests"].splitlines() if line.strip()]
     code = code_extract.extract_code(completion, reference["entry_point"])
     if not code.strip():
-        return {"score": 0.0, "assert_frac": 0.0, "status": "failed", "detail": "no code in the answer"}
+        failed = {"score": 0.0, "assert_frac": 0.0, "status": "failed", "detail": "no code in the answer"}
+        return {**failed, "sandbox_isolation": isolation()}
     tag = f"kit-assert-{secrets.token_hex(8)}"
     result = run_program(f"{code}\n\n{harness(asserts, tag)}", timeout_s=TIMEOUT_S * timeout_scale())
     passed = len(re.findall(rf"^{tag} pass$", result.stdout, re.M))
     frac = 1.0 if result.passed else passed / len(asserts)
-    return {"score": float(result.passed), "assert_frac": frac, "status": result.status, "detail": result.detail}
+    scored = {"score": float(result.passed), "assert_frac": frac, "status": result.status, "detail": result.detail}
+    return {**scored, "sandbox_isolation": result.isolation}
 
 
 def harness(asserts: list[str], tag: str) -> str:

@@ -8,7 +8,7 @@ import re
 
 from kit.data.subset import nested_order
 from kit.eval import code_extract, sandbox
-from kit.eval.sandbox import run_program, timeout_scale
+from kit.eval.sandbox import isolation, run_program, timeout_scale
 
 VERSION = f"1-extract{code_extract.VERSION}-sandbox{sandbox.VERSION}"
 MAX_NEW_TOKENS = 384
@@ -16,8 +16,9 @@ TIMEOUT_S = 10.0
 
 
 def cache_identity() -> dict:
-    """The sandbox's timeout factor decides which slow programs pass: an input of the score."""
-    return {"sandbox_timeout_scale": timeout_scale()}
+    """The sandbox's timeout factor decides which slow programs pass, and its isolation level what a program can
+    reach: inputs of the score."""
+    return {"sandbox_timeout_scale": timeout_scale(), "sandbox_isolation": isolation()}
 
 
 PROMPT = (
@@ -74,6 +75,7 @@ def _preamble(prompt: str, entry_point: str) -> str:
 
 
 def score(item: dict, completion: str) -> dict:
-    """``{"score": 1.0 or 0.0, "status", "detail"}``."""
+    """``{"score": 1.0 or 0.0, "status", "detail", "sandbox_isolation"}``."""
     result = run_program(program(item["reference"], completion), timeout_s=TIMEOUT_S * timeout_scale())
-    return {"score": float(result.passed), "status": result.status, "detail": result.detail}
+    scored = {"score": float(result.passed), "status": result.status, "detail": result.detail}
+    return {**scored, "sandbox_isolation": result.isolation}
