@@ -107,8 +107,8 @@ def same_results(earlier: dict, summary: dict) -> bool:
 
 
 def prepare_run(run: RunDir, key: dict, hw: env.Hardware) -> None:
-    # The key says what decides the adapter and hardware.json where it is trained: the worker reads both from
-    # here. A finished stage keeps the record of the machine that trained it.
+    # The key records what decides the adapter, hardware.json where it is trained (the plan reads it to keep CPU
+    # and GPU speeds apart; the worker reads job.json). A finished stage keeps the record of its machine.
     if not run.key.is_file():
         runs.write_json(run.key, key)
     if not runs.is_done(run.train):

@@ -39,7 +39,8 @@ class PlanLine:
     planned: PlannedRun
     stages: list[StagePlan]
     scored: bool
-    estimate_s: float  # what is left to do for this run, stages planned by an earlier line excluded
+    # what is left to do for this run, stages planned by an earlier line excluded; None when no speed is known
+    estimate_s: float | None
 
     @property
     def run_id(self) -> str:
@@ -128,7 +129,9 @@ def _eval_done(run: RunDir, recipe: Recipe, task_spec) -> bool:
     return eval_done(run.export(recipe.to_dict()["export"]), task_spec, recipe)
 
 
-def _estimate(recipe: Recipe, todo: list[StagePlan], speed: dict) -> float:
+def _estimate(recipe: Recipe, todo: list[StagePlan], speed: dict) -> float | None:
+    if speed["tokens_per_s"] is None:  # a gpu profile whose base has no known shape: no speed model applies
+        return None
     items = sum((t.n or 100) for t in recipe.eval.tasks)
     train_s = sum((st.tokens or 0) / speed["tokens_per_s"] + speed["worker_s"] for st in todo)
     return train_s + speed["overhead_s"] + items * speed["eval_s_per_item"]
@@ -151,7 +154,7 @@ def measured_speed(profile: str, recipe: Recipe | None = None, gpu_class: str | 
             tps.append(m["tokens_per_second"])
         if m.get("mean_tokens_per_example"):
             tpe.append(m["mean_tokens_per_example"])
-    for path in runs.timing_path("*").parent.glob("*.json"):
+    for path in runs.timings_dir().glob("*.json"):
         t = runs.read_json(path)
         if t.get("device", "cpu") != device:
             continue
@@ -234,9 +237,11 @@ def format_plan(recipe: Recipe, lines: list[PlanLine], speed: dict) -> str:
             owner.setdefault(st.run_id, label)
             examples = "?" if st.examples is None else str(st.examples)
             tokens = "?" if st.tokens is None else f"{st.tokens / 1000:.1f}k"
-            est = _hmmss(line.estimate_s) if last else ""
+            est = ("?" if line.estimate_s is None else _hmmss(line.estimate_s)) if last else ""
             out.append(f"{label:<32} {st.run_id:<13} {examples:>8} {tokens:>8}  {status:<34} {est:>7}")
-    total = sum(line.estimate_s for line in lines)  # a run or stage planned twice is estimated once (plan)
+    known = [line.estimate_s for line in lines]
+    # a run or stage planned twice is estimated once (plan); None when a run has no estimate
+    total = None if None in known else sum(known)
     if speed["profile_kind"] == "gpu":
         out += _gpu_footer(recipe, lines, speed, total)
         return "\n".join(out)
@@ -252,7 +257,7 @@ def format_plan(recipe: Recipe, lines: list[PlanLine], speed: dict) -> str:
     return "\n".join(out)
 
 
-def _gpu_footer(recipe: Recipe, lines: list[PlanLine], speed: dict, total: float) -> list[str]:
+def _gpu_footer(recipe: Recipe, lines: list[PlanLine], speed: dict, total: float | None) -> list[str]:
     from kit.estimate import GIB, flops_per_token
 
     g = speed["gpu"]

@@ -58,12 +58,11 @@ def stage_keys(resolved: dict, backend: str, dtype: str) -> list[tuple[str, dict
     and the training settings; a later stage's also holds its parent's key hash and how it chains.
     So a stage shared by several runs (DMT's stage 1 across the k sweep) has one key and is trained once.
     """
-    train = {k: v for k, v in resolved["train"].items() if k != "stage_chaining"}
     from kit.backends import BACKEND_VERSIONS
-
-    train = {**train, "backend": backend, "backend_version": BACKEND_VERSIONS.get(backend), "dtype": dtype}
     from kit.recipe.schema import DEFAULT_STAGE, Stage
 
+    train = {k: v for k, v in resolved["train"].items() if k != "stage_chaining"}
+    train = {**train, "backend": backend, "backend_version": BACKEND_VERSIONS.get(backend), "dtype": dtype}
     stages = resolved.get("stages") or [dataclasses.asdict(Stage(DEFAULT_STAGE, resolved["data"]["mixture"]))]
     keys: list[tuple[str, dict]] = []
     by_name: dict[str, dict] = {}
@@ -194,9 +193,13 @@ def dense_dir(export: Path, task: str, settings: dict) -> Path:
     return eval_root(export) / f"{task}-dense-{content_hash(settings)}"
 
 
+def timings_dir() -> Path:
+    """What full runs cost on this machine (kit.sweep records them, kit.plan estimates from them)."""
+    return kit_home() / "timings"
+
+
 def timing_path(run_id: str) -> Path:
-    """What a full run cost on this machine (kit.sweep records it, kit.plan estimates from it)."""
-    return kit_home() / "timings" / f"{run_id}.json"
+    return timings_dir() / f"{run_id}.json"
 
 
 def results_root() -> Path:

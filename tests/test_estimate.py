@@ -129,3 +129,15 @@ def test_plan_total_counts_a_shared_stage_once_and_covers_its_training(isolated,
     assert len(stages) < sum(len(ln.stages) for ln in lines)  # DMT's stage 1 is shared across k
     total = sum(ln.estimate_s for ln in lines)
     assert total > sum(stages.values()) / speed["tokens_per_s"]
+
+
+def test_a_gpu_plan_for_a_base_of_unknown_shape_says_so_instead_of_guessing(isolated):
+    from kit.plan import format_plan, measured_speed, plan
+
+    recipe = load_recipe("recipes/rq1.yaml", ["model.base=someone/other-7b"], profile="gpu")
+    speed = measured_speed(recipe.profile, recipe, None)
+    lines = plan(recipe, speed)
+    assert all(line.estimate_s is None for line in lines)
+    text = format_plan(recipe, lines, speed)
+    assert "estimated time: unknown: someone/other-7b's shape is not known offline" in text
+    assert text.splitlines()[2].rstrip().endswith("?")

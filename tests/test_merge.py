@@ -129,3 +129,20 @@ def test_a_sentencepiece_base_keeps_its_tokenizer_model_and_legacy_flag(tmp_path
     before = (out / "tokenizer_config.json").read_text()
     keep_sentencepiece(str(plain), out)
     assert (out / "tokenizer_config.json").read_text() == before
+
+
+def test_a_dora_adapter_is_merged_by_peft_for_its_layers(isolated):
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from kit.export.merge import merge_fp32
+
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_pretrained(resolve_base("tiny-random-llama"), dtype=torch.float32)
+    config = LoraConfig(r=4, lora_alpha=8, target_modules=TARGETS, init_lora_weights=False, use_dora=True)
+    ours = get_peft_model(model, config)
+    theirs = copy.deepcopy(ours)
+    assert merge_fp32(ours) == 2 * len(TARGETS)
+    a, b = _weights(ours.unload()), _weights(theirs.merge_and_unload())
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=1e-6)

@@ -74,6 +74,7 @@ def merge_fp32(model) -> int:
     """Add every active LoRA delta to its base weight in float32, one layer at a time, rounding the sum once to
     the weight's own dtype. PEFT's own merge rounds the delta to float16 first and then adds in float16 (two
     roundings); a whole float32 copy of a 7B model would need 27 GB of RAM, one layer at a time needs ~0.2 GB.
+    A DoRA adapter (which rescales the whole weight, not a delta) is merged by PEFT's own code for its layer.
     Returns how many weights were merged."""
     import torch
     from peft.tuners.lora import LoraLayer
@@ -88,7 +89,9 @@ def merge_fp32(model) -> int:
                 if name not in module.lora_A:
                     continue
                 if module.use_dora.get(name):
-                    raise NotImplementedError("merge_fp32 adds plain LoRA deltas; this adapter uses DoRA")
+                    module.merge(adapter_names=[name])
+                    merged += 1
+                    continue
                 module.lora_A[name].float()
                 module.lora_B[name].float()
                 delta = module.get_delta_weight(name)  # float32: its factors are
