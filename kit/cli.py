@@ -87,11 +87,22 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     print(format_plan(recipe, plan(recipe, speed), speed), flush=True)
     if args.dry:
         return 0
-    rows = run_sweep(recipe)
+    out = _results_dir(recipe, args.overrides)
+    rows = run_sweep(recipe, out)
     failed = sum(r["status"] == "failed" for r in rows)
-    _write_report(recipe.name, rows)
+    _write_report(recipe.name, rows, out)
+    _write_across(recipe.name)
     print(f"{recipe.name}: {len(rows)} result rows, {failed} failed")
     return 1 if failed else 0
+
+
+def _results_dir(recipe, overrides: list[str]) -> Path:
+    """results/<recipe>/, or results/<recipe>/<base>/ when the command line names another base model, so that a
+    rerun with another model family lands beside the first instead of over it."""
+    from kit.runs import recipe_results_dir
+
+    other_base = any(o.split("=", 1)[0].strip() == "model.base" for o in overrides)
+    return recipe_results_dir(recipe.name, recipe.model.base if other_base else None)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -99,14 +110,45 @@ def cmd_report(args: argparse.Namespace) -> int:
     from kit.report import REPORTS
     from kit.report.summary import stored_rows
 
-    names = args.names or [n for n in REPORTS if (results_root() / n / "runs").is_dir()]
+    names = args.names or [n for n in REPORTS if _result_folders(n)]
     for name in names:
-        rows = stored_rows(name)
-        if not rows:
+        folders = _result_folders(name)
+        if not folders:
             print(f"{name}: no stored runs under {results_root() / name / 'runs'}; run `make {name}` first")
             continue
-        _write_report(name, rows)
+        for folder in folders:
+            _write_report(name, stored_rows(name, folder), folder)
+        _write_across(name)
     return 0
+
+
+def _result_folders(name: str) -> list[Path]:
+    """The recipe's result folders holding run summaries: results/<name>/ and one per other base model."""
+    top = results_root() / name
+    found = [top] + sorted(p for p in top.glob("*") if p.is_dir() and p.name != "runs")
+    return [folder for folder in found if any((folder / "runs").glob("*.json"))]
+
+
+def _write_across(name: str) -> None:
+    """The report's summary over every base model's results (P2's cross-family claim), where it has one."""
+    from kit.report import REPORTS
+    from kit.report.rows import only_profile
+    from kit.report.summary import stored_rows
+
+    report = REPORTS.get(name)
+    if report is None or report.across is None:
+        return
+    by_base: dict[str, list[dict]] = {}
+    for folder in _result_folders(name):
+        rows = stored_rows(name, folder)
+        base = next((r["base_model"] for r in rows if r.get("base_model")), folder.name)
+        by_base[base] = rows
+    profiles = {only_profile(rows) for rows in by_base.values()}
+    if len(profiles) > 1:
+        print(f"{name}: results of several profiles ({', '.join(sorted(profiles))}): no comparison across bases")
+        return
+    for path in report.across(by_base, results_root() / name):
+        print(f"wrote {path}")
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -118,12 +160,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_report(name: str, rows: list[dict]) -> None:
+def _write_report(name: str, rows: list[dict], folder: Path) -> None:
     from kit.report import REPORTS, write_report
 
     if name not in REPORTS:
         return
-    for path in write_report(name, rows, results_root() / name):
+    for path in write_report(name, rows, folder):
         print(f"wrote {path}")
 
 

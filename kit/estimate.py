@@ -72,12 +72,15 @@ class Arch:
 
 LLAMA_2_7B = Arch("Llama-2-7B", 32, 4096, 11008, 32, 32, 32000)
 LLAMA_3_1_8B = Arch("Llama-3.1-8B", 32, 4096, 14336, 32, 8, 128256)
+MISTRAL_7B = Arch("Mistral-7B-v0.1", 32, 4096, 14336, 32, 8, 32000)  # its config.json
 # Bases the recipes name, by hub id (no hub is needed to plan).
 KNOWN_ARCHS = {
     "unsloth/llama-2-7b": LLAMA_2_7B,
     "meta-llama/Llama-2-7b-hf": LLAMA_2_7B,
     "unsloth/llama-2-7b-bnb-4bit": LLAMA_2_7B,
     "unsloth/Meta-Llama-3.1-8B": LLAMA_3_1_8B,
+    "unsloth/mistral-7b": MISTRAL_7B,
+    "mistralai/Mistral-7B-v0.1": MISTRAL_7B,
 }
 
 

@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -207,8 +208,21 @@ def results_root() -> Path:
     return Path(os.environ.get("KIT_RESULTS") or REPO / "results")
 
 
+def recipe_results_dir(recipe_name: str, base: str | None = None) -> Path:
+    """A recipe's result folder: ``results/<recipe>/``, or ``results/<recipe>/<base>/`` for a rerun of it with
+    another base model (``model.base=...``), so that the second model's results land beside the first's."""
+    folder = results_root() / recipe_name
+    return folder if base is None else folder / base_slug(base)
+
+
+def base_slug(base: str) -> str:
+    """A base model's name as one folder name: ``mistralai/Mistral-7B-v0.1`` -> ``mistralai--Mistral-7B-v0.1``."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", base.replace("/", "--")).strip("-.") or "base"
+
+
 def summaries_dir(recipe_name: str, results_dir: Path | None = None) -> Path:
-    return (results_dir or results_root()) / recipe_name / "runs"
+    """Where a recipe's run summaries go: ``<results_dir>/runs``, results_dir defaulting to the recipe's folder."""
+    return (results_dir or recipe_results_dir(recipe_name)) / "runs"
 
 
 def summary_path(recipe_name: str, tag: str, results_dir: Path | None = None) -> Path:

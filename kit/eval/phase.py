@@ -169,9 +169,9 @@ def metric(per_item: dict[str, float], kind: str, scale: str, version: str) -> d
 
 
 def generation_metrics(records: list[dict], version: str) -> dict:
-    """``accuracy`` (the task's per-item score) and, when the task reports it, ``assert_frac``."""
+    """``accuracy`` (the task's per-item score) and, when the task reports them, ``assert_frac`` and ``prose``."""
     out = {}
-    for name, key in (("accuracy", "score"), ("assert_frac", "assert_frac")):
+    for name, key in (("accuracy", "score"), ("assert_frac", "assert_frac"), ("prose", "prose")):
         per_item = {r["id"]: float(r[key]) for r in records if r.get(key) is not None}
         if per_item:
             out[name] = metric(per_item, "generation", "unit", version)

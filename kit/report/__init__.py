@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kit.registry import did_you_mean
+from kit.report import p2
 from kit.report.claims import primary_metrics
 from kit.report.markdown import verdicts_markdown
 from kit.report.p1 import rq1, rq2, rq3, rq4
@@ -34,11 +35,19 @@ class Report:
     picture: str
     checks: Callable[..., list]
     arms: tuple[str, ...] = ()
+    # The verdict sections when the paper's own numbers are not P1's tables (P2): rows -> [(title, verdicts)].
+    sections: Callable[[list[dict]], list[tuple[str, list[Verdict]]]] | None = None
+    paper: str = "P1"
+    paper_label: str = "P1 7B"
+    # A summary over every base model's results (P2's cross-family claim): ({base: rows}, folder) -> paths.
+    across: Callable[[dict[str, list[dict]], Path], list[Path]] | None = None
 
 
 REPORTS = {
     name: Report(m.TITLE, m.table, m.plot, m.PICTURE, m.checks, m.ARMS)
     for name, m in (("rq1", rq1), ("rq2", rq2), ("rq3", rq3), ("rq4", rq4))
+} | {
+    "p2": Report(p2.TITLE, p2.table, p2.plot, p2.PICTURE, p2.checks, p2.ARMS, p2.sections, "P2", "P2", p2.write_across)
 }
 
 
@@ -51,11 +60,11 @@ def write_report(rq: str, rows: list[dict], out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     names = ["table.md", report.picture, "verdicts.md", "verdicts.json", "rows.json"]
     paths = [out_dir / name for name in names]
-    sections = verdict_sections(rq, rows)
+    sections = report.sections(rows) if report.sections else verdict_sections(rq, rows)
     # Tables show, per task, the primary metric and generation accuracy; plots the primary (claims.primary_metric).
     _replace(paths[0], lambda tmp: tmp.write_text(report.table(rows), encoding="utf-8"))
     _replace(paths[1], lambda tmp: report.plot(rows, tmp))
-    text = "\n".join(verdicts_markdown(found, title) for title, found in sections)
+    text = "\n".join(verdicts_markdown(found, title, report.paper_label, report.paper) for title, found in sections)
     _replace(paths[2], lambda tmp: tmp.write_text(text, encoding="utf-8"))
     found_json = json.dumps([as_json(v) for _, found in sections for v in found], indent=1) + "\n"
     _replace(paths[3], lambda tmp: tmp.write_text(found_json, encoding="utf-8"))

@@ -17,6 +17,7 @@ METRIC_NOTES = {
     "assert_frac": "fraction of a problem's asserts that pass",
     "dense_rank": "teacher-forced rank: 1 when the gold continuation outscores 2 distractors (chance 1/3)",
     "gold_logprob": "mean log-prob per scored gold token (nats, ≤ 0)",
+    "prose": "1 when the generated reply is prose, not code (kit.data.classify)",
 }
 # ability -> [(task, metric)]: the columns of ours a table shows per ability, in order
 Columns = dict[str, list[tuple[str, str]]]
@@ -166,7 +167,7 @@ def ci(low: float | None, high: float | None) -> str:
     return "—" if low is None or high is None else f"[{num(low, True)}, {num(high, True)}]"
 
 
-def verdicts_markdown(verdicts: list[Verdict], title: str, paper_label: str = "P1 7B") -> str:
+def verdicts_markdown(verdicts: list[Verdict], title: str, paper_label: str = "P1 7B", paper: str = "P1") -> str:
     """A table claim | statistic (δ) | metric | ours with CI | MDE | distinct runs | paper with CI and z | outcome,
     then the reasons, then a paragraph on what the outcomes do and do not show."""
     lines = [
@@ -202,7 +203,7 @@ def verdicts_markdown(verdicts: list[Verdict], title: str, paper_label: str = "P
             )
         )
     lines += ["", "Reasons:", ""] + [f"- {v.claim}: {v.outcome}: {v.reason}" for v in verdicts]
-    return "\n".join(lines + ["", _paragraph(verdicts)]) + "\n"
+    return "\n".join(lines + ["", _paragraph(verdicts, paper)]) + "\n"
 
 
 def _ours(v: Verdict) -> str:
@@ -212,6 +213,8 @@ def _ours(v: Verdict) -> str:
 
 
 def _paper(v: Verdict) -> str:
+    if v.paper_basis is not None:
+        return v.paper_basis
     if v.paper_outcome is None:
         return "—"
     weak = " — weakly supported by P1 itself" if v.weak_in_paper else ""
@@ -221,20 +224,20 @@ def _paper(v: Verdict) -> str:
     return f"{num(v.paper_statistic, True)} {ci(v.paper_ci_low, v.paper_ci_high)}{z} → {v.paper_outcome}{weak}"
 
 
-def _paragraph(verdicts: list[Verdict]) -> str:
+def _paragraph(verdicts: list[Verdict], paper: str = "P1") -> str:
     counts = {o: sum(v.outcome == o for v in verdicts) for o in (REPRODUCED, CONTRADICTED, INCONCLUSIVE)}
     weak = [v.claim for v in verdicts if v.weak_in_paper]
     text = (
-        f"Of {len(verdicts)} claims on our runs, {counts[REPRODUCED]} reproduced P1 (95% paired-bootstrap CI "
-        f"excludes 0 in P1's direction), {counts[CONTRADICTED]} were contradicted (CI excludes 0 the other way, or "
-        f"lies inside ±δ) and {counts[INCONCLUSIVE]} were inconclusive (no power, missing or failed runs, too few "
+        f"Of {len(verdicts)} claims on our runs, {counts[REPRODUCED]} reproduced {paper} (95% paired-bootstrap CI "
+        f"excludes 0 in {paper}'s direction), {counts[CONTRADICTED]} were contradicted (CI excludes 0 the other way, "
+        f"or lies inside ±δ) and {counts[INCONCLUSIVE]} were inconclusive (no power, missing or failed runs, too few "
         "distinct runs, or a single eval item decides the outcome). MDE is the effect this design would detect "
-        "80% of the time at 5%: an inconclusive claim with an MDE far above P1's statistic says the runs are too "
+        f"80% of the time at 5%: an inconclusive claim with an MDE far above {paper}'s statistic says the runs are too "
         "small, not that the claim is wrong."
     )
     if weak:
         text += (
-            " Weakly supported by P1's own numbers (z < 2, or undecided there): "
+            f" Weakly supported by {paper}'s own numbers (z < 2, or undecided there): "
             + "; ".join(f'"{c}"' for c in weak)
             + "."
         )

@@ -10,7 +10,8 @@ A row is a flat dict (JSON-friendly), one per trained run (or the untrained base
                                  #   an arm the grid does not sweep (UNSWEPT_ARMS, e.g. rq4's strategies)
      "n_examples": 5006,         # training rows of the run; 0 for the base
      "task": "builtin_math",     # eval task name (kit.eval.tasks), e.g. gsm8k, humaneval, builtin_general
-     "ability": "math",          # the ability that task measures: "math" | "code" | "general"
+     "ability": "math",          # the ability that task measures: "math" | "code" | "general", or P2's
+                                 #   reasoning domain "symbolic" | "logical" | "arithmetic"
      "score": 0.41,              # in [0, 1] (fraction correct, constraint rate...); None when failed
      "status": "ok",             # "ok" | "failed"
      "error": None,              # what went wrong when failed (OOM, timeout...), else None
@@ -41,15 +42,20 @@ from typing import Literal, TypedDict
 ARMS = ("math", "code", "general", "mixed", "base")  # RQ1/RQ2's, and any recipe not in RECIPE_ARMS
 RQ3_ARMS = ("setup1", "setup2", "setup3")  # recipes/rq3.yaml: which source k scales (see reference.RQ3_SETUPS)
 RQ4_STRATEGIES = ("math_only", "code_only", "general_only", "multi_task", "sequential", "mixed_sequential")
+P2_ARMS = ("code_0", "code_25", "code_50", "code_100")  # recipes/p2.yaml: the share of code in the training data
 # The arms a recipe's rows may name: a typo in an arm must fail here, not drop a line from a table.
-RECIPE_ARMS = {"rq3": RQ3_ARMS + ("base",), "rq4": RQ4_STRATEGIES + ("dmt", "base")}
+RECIPE_ARMS = {"rq3": RQ3_ARMS + ("base",), "rq4": RQ4_STRATEGIES + ("dmt", "base"), "p2": P2_ARMS + ("base",)}
 # Arms trained once, not per grid fraction: their rows carry fraction None (rq4's dmt sweeps k, so it has one).
-UNSWEPT_ARMS = {"rq4": RQ4_STRATEGIES}
-ABILITIES = ("math", "code", "general")
+UNSWEPT_ARMS = {"rq4": RQ4_STRATEGIES, "p2": P2_ARMS}
+ABILITIES = ("math", "code", "general")  # P1's
+P2_DOMAINS = ("symbolic", "logical", "arithmetic")  # P2's reasoning domains
+# What a row's ability may be (kit.eval.tasks.ABILITIES says which one a task measures).
+ALL_ABILITIES = ABILITIES + P2_DOMAINS
 STATUSES = ("ok", "failed")
 PROFILES = ("cpu", "gpu")
 SCALES = ("unit", "logprob")
-METRICS = ("accuracy", "assert_frac", "dense_rank", "gold_logprob")  # what scorers write (see CONTRACT.md)
+# What scorers write: prose is 1 when a generated answer is not code (P2: code-tuned models still reason in prose).
+METRICS = ("accuracy", "assert_frac", "dense_rank", "gold_logprob", "prose")
 
 
 class ResultRow(TypedDict):
@@ -58,7 +64,7 @@ class ResultRow(TypedDict):
     fraction: float | None
     n_examples: int
     task: str
-    ability: Literal["math", "code", "general"]
+    ability: str  # one of ALL_ABILITIES
     score: float | None
     status: Literal["ok", "failed"]
     error: str | None
@@ -104,7 +110,7 @@ def _row_problems(row: dict) -> list[tuple[str, str]]:
             out.append((name, f"must be a non-empty string, got {row[name]!r}"))
     recipe = row["recipe"] if isinstance(row["recipe"], str) else ""
     arms = arms_of(recipe)
-    for name, allowed in (("arm", arms), ("ability", ABILITIES), ("status", STATUSES), ("profile", PROFILES)):
+    for name, allowed in (("arm", arms), ("ability", ALL_ABILITIES), ("status", STATUSES), ("profile", PROFILES)):
         if row[name] not in allowed:
             out.append((name, f"must be one of {', '.join(allowed)}; got {row[name]!r}"))
     fraction, n = row["fraction"], row["n_examples"]
@@ -257,8 +263,8 @@ def fraction_label(fraction: float) -> str:
 
 
 def tasks_by_ability(rows: list[dict]) -> dict[str, list[str]]:
-    """The eval tasks seen per ability, built-in tasks first, in ABILITIES order."""
-    seen = {ability: {r["task"] for r in rows if r["ability"] == ability} for ability in ABILITIES}
+    """The eval tasks seen per ability, built-in tasks first, in ALL_ABILITIES order."""
+    seen = {ability: {r["task"] for r in rows if r["ability"] == ability} for ability in ALL_ABILITIES}
     return {a: sorted(ts, key=lambda t: (not t.startswith("builtin_"), t)) for a, ts in seen.items() if ts}
 
 

@@ -91,10 +91,12 @@ class Verdict:
     paper_z: float | None = None
     paper_outcome: str | None = None
     parts: tuple[Verdict, ...] = field(default=(), repr=False)
+    # What the paper says where it publishes no numbers to test (P2): its statement, not an outcome.
+    paper_basis: str | None = None
 
     @property
     def weak_in_paper(self) -> bool:
-        """P1's own numbers put the statistic less than 2 SE from 0 (or do not decide it)."""
+        """The paper's own numbers put the statistic less than 2 SE from 0 (or do not decide it)."""
         if self.paper_z is not None:
             return self.paper_z < WEAK_Z
         return self.paper_outcome is not None and self.paper_outcome != REPRODUCED
@@ -116,6 +118,7 @@ JSON_KEYS = (
     "paper_ci_high",
     "paper_z",
     "paper_outcome",
+    "paper_basis",
 )
 
 
@@ -329,6 +332,22 @@ def mde(se: float) -> float:
     from scipy.stats import norm
 
     return float((norm.ppf(0.975) + norm.ppf(0.80)) * se)
+
+
+def combination_ci(
+    cells: Sequence[CellRef], rows: list[dict], weights: Sequence[float], b: int = B_DEFAULT, seed: int = SEED_DEFAULT
+) -> tuple[float, float, float] | None:
+    """A fixed weighted sum of cell means (a domain's mean over its tasks, a mean gain) with its paired-bootstrap
+    95% CI, resampled as a claim is: ``(point, low, high)``, or None when a cell is missing, failed or has no
+    per-item scores."""
+    try:
+        data = _gather(cells, rows)
+    except MissingData:
+        return None
+    w = np.asarray(weights, dtype=float)
+    samples = _Resampler(data, b, seed).cell_means(data) @ w
+    low, high = np.percentile(samples, [2.5, 97.5])
+    return float(_point(data) @ w), float(low), float(high)
 
 
 def evaluate(

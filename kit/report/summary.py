@@ -130,6 +130,7 @@ def rows_of(summary: dict) -> list[dict]:
             for task in summary["tasks"]
         ]
     parity = (summary.get("parity") or {}).get("passed")
+    common["base_model"] = (summary["resolved_recipe"].get("model") or {}).get("base")
     run = {**common, "n_examples": summary["data"]["total"], "run_id": summary["run_id"], "parity": parity}
     base = {**common, "arm": "base", "fraction": 0.0, "n_examples": 0, "run_id": "base", "parity": None, "seed": 0}
     rows = [r for task, s in summary["scores"].items() for r in _task_rows(run, task, s)]
