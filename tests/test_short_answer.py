@@ -1,4 +1,4 @@
-"""P2's answer convention (kit.eval.tasks.short_answer): extraction, each normalisation kind, the multiple-choice twin."""
+"""P2's answer convention (kit.eval.tasks.short_answer): extraction, normalisation kinds, the twin."""
 
 from __future__ import annotations
 

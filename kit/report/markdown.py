@@ -181,7 +181,9 @@ def verdicts_markdown(verdicts: list[Verdict], title: str, paper_label: str = "P
                 "ours [95% CI]",
                 "MDE",
                 "distinct runs",
-                f"{paper_label} [95% CI], z",
+                f"{paper_label}: what it states"
+                if verdicts and all(v.paper_basis is not None for v in verdicts)
+                else f"{paper_label} [95% CI], z",
                 "outcome",
             ]
         ),

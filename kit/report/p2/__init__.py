@@ -38,7 +38,7 @@ __all__ = ["ARMS", "PICTURE", "TITLE", "across_bases", "checks", "plot", "sectio
 
 ARMS = P2_ARMS
 SHARE = dict(zip(P2_ARMS, (0.0, 0.25, 0.5, 1.0), strict=True))
-PAPER_NAME = {"code_0": "General", "code_25": "25% code", "code_50": "Half-half", "code_100": "Code"}
+PAPER_NAME = {"code_0": "General", "code_50": "Half-half", "code_100": "Code"}  # P2's names; 25% has none
 TITLE = "P2: the share of code in instruction data vs reasoning"
 PICTURE = "code_share.png"
 P2_CSV = Path(__file__).resolve().parent.parent / "reference" / "p2.csv"
@@ -99,6 +99,12 @@ def primary(rows: list[dict]) -> str:
         if all(c is not None and not c.failed for c in cells):
             means.append(sum(c.score for c in cells) / len(cells))
     return PRIMARY_DENSE if means and max(means) < FLOOR else "accuracy"
+
+
+def arm_label(arm: str) -> str:
+    """``General (0%)``, ``25%``...: P2's name of an arm where it has one, and its share of code."""
+    share = f"{SHARE[arm]:.0%}"
+    return f"{PAPER_NAME[arm]} ({share})" if arm in PAPER_NAME else f"{share} code"
 
 
 def _key(arm: str) -> float | None:
@@ -335,7 +341,7 @@ def _score_table(rows: list[dict], metric: str, notes: md.Footnotes) -> list[str
         "origin",
         "chance",
         "untrained base",
-        *(f"{PAPER_NAME[a]} ({SHARE[a]:.0%})" for a in ARMS),
+        *map(arm_label, ARMS),
     ]
     header.append("gain 100% − 0% [95% CI]")
     lines = []
@@ -392,7 +398,7 @@ def table(rows: list[dict]) -> str:
         prose = [c.score for c in cells if not c.failed]
         lines.append(
             [
-                PAPER_NAME[arm],
+                arm_label(arm),
                 f"{SHARE[arm]:.0%}",
                 f"{n:,}" if n else md.DASH,
                 f"{sum(prose) / len(prose):.3f}" if prose else md.DASH,
@@ -454,11 +460,14 @@ def plot(rows: list[dict], path: Path | str) -> None:
         ax.set_xticks(xs)
         ax.grid(alpha=0.3)
         ax.tick_params(labelsize=8)
-    if left.lines:
-        left.legend(fontsize=7)
+    chances = [task_info(t).chance for ts in by_domain.values() for t in ts]
+    if metric == PRIMARY_DENSE and chances and all(chances):
+        left.axhline(sum(chances) / len(chances), ls="-.", lw=1, color="0.6", label="chance (mean over tasks)")
+    left.legend(fontsize=7)
+    right.set_xlim(-5, 118)  # room for the task names at 100%
     fig.suptitle(
-        f"{TITLE}. Profile {only_profile(rows)}, {_bases(rows)}. P2 publishes one number for this: +10.3 points "
-        "overall, Code vs General, for Mistral-7B (its largest gain); trends only.",
+        f"{TITLE}. Profile {only_profile(rows)}, {_bases(rows)}.\nP2 publishes one number for this: +10.3 points "
+        "overall, Code vs General, for Mistral-7B (its largest gain). Compare trends, not levels.",
         fontsize=9,
     )
     figures.save(fig, path)
