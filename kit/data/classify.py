@@ -333,7 +333,8 @@ def sharegpt_set(data: Path, labels: dict[str, str]) -> list[tuple[dict, str]]:
     """FastChat's ShareGPT-layout file, each record with its hand label."""
     from kit.data.formats import read_local
 
-    rows, _ = read_local(data / "sharegpt_format" / "dummy_conversation.json", "sharegpt")
+    path = data / "sharegpt_format" / "dummy_conversation.json"
+    rows, _ = read_local(path, "sharegpt", source_name=f"local:{path}")
     return [(row, labels[row["id"]]) for row in rows]
 
 
