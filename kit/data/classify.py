@@ -17,9 +17,11 @@ code, from anywhere in the conversation:
   - two lines that look like code in common languages (an indented ``return``, ``for x in y:``, ``if a == b:``,
     an assignment of a call, a C-style statement ending in ``);``, a brace alone on its line, ``let x =``);
 code, from the user's turns (what was asked):
-  - a programming language, library or tool named (Python, JavaScript, SQL, regex, HTML, bash, pandas, git, Docker,
-    "command line"...) together with a programming word (function, script, query, code, bug, compile...) or one
-    line that looks like code, unless the request is about the animal or the island (ball python, Java in Indonesia);
+  - a name that only means a programming language, library or tool (Python, JavaScript, SQL, regex, HTML, bash,
+    pandas, "command line"...), unless the request is about the animal or the island (ball python, Java in
+    Indonesia); a name that is also an everyday word (Java, Ruby, shell, React, git, API...) only together with a
+    programming word (function, script, query, code, bug, component...), a line that looks like code or a code span
+    in backticks (`xs[::-1]`);
   - a request to write, fix or explain a function, method, program or script "that takes / returns / prints ...",
     or a backticked call like ``f(x)`` with the word function (a TV program, a film script or a committee's
     function alone do not count);
@@ -27,14 +29,16 @@ math, from anywhere:
   - a ``#### N`` answer line, LaTeX (``\\frac``, ``\\sqrt``, ``$x^2$``...), an equation with a variable
     (``3x + 7 = 22``), or two arithmetic equations (``5 + 6 = 11``, ``$12 x 3 = $36``);
 math, from the user's turns:
-  - a calculation asked for (solve, calculate, how many/much/long, the sum/average/area/probability of, convert,
-    percent...) with two numbers, or one number and an arithmetic expression or a unit conversion;
   - a mathematical topic named (theorem, equation, integral, prime number, algebra...), or "math" together with
-    question/problem/puzzle words, or one arithmetic equation in the reply to a calculation request;
+    question/problem/puzzle words;
+  - a calculation asked for (solve, calculate, evaluate, how many/much/long, the sum/average/area/speed of,
+    convert, percent...) with two numbers, or with one number and an arithmetic expression or a unit conversion
+    ("5 miles to km"), or with one arithmetic equation anywhere in the conversation;
 other: everything else (numbers in a story, a recipe's quantities, dates, addresses, prices, budgets).
 
 Speed: only the first MAX_CHARS characters of each message and MAX_TOTAL of a conversation are read (a ShareGPT
-conversation is labelled by its opening); tens of thousands of conversations a second on one core.
+conversation is labelled by its opening). Measured on one shared core: about 3,000 conversations of 4,000 characters a
+second, 25,000 of chat_mix's short ones.
 """
 
 from __future__ import annotations
