@@ -124,6 +124,11 @@ KNOWN = [
     ("code", chat("Write a regular expression that matches an email address.", "^[\\w.+-]+@[\\w-]+\\.[\\w.]+$")),
     ("code", chat("Give me the git command to undo my last commit.", "git reset --soft HEAD~1")),
     ("code", chat("Explain:\n\npublic static void main(String[] args) {\n  System.out.println(1);\n}", "It prints 1.")),
+    ("code", chat("Explain variable shadowing in C#.", "A variable in an inner scope hides the outer one.")),
+    (
+        "code",
+        chat("What does a virtual destructor do in C++?", "Deleting through a base pointer runs the derived one."),
+    ),
     ("code", chat("My React component renders twice, why?", "In development, StrictMode renders components twice.")),
     # code wins over math: a program about numbers, full of them
     ("code", chat("Write a program that prints the sum 1 + 2 + ... + 100 = 5050.", "print(sum(range(1, 101)))")),

@@ -128,7 +128,8 @@ WEAK_LINE = re.compile(
 # (LANG) makes a request about code; one that is also an everyday word (LANG_AMBIGUOUS: Java, Ruby, shell, React...)
 # needs a programming word or some code beside it.
 LANG = re.compile(
-    r"\b(?:python|javascript|typescript|c\+\+|c#|golang|kotlin|php|haskell|matlab|fortran|cobol|sql|mysql"
+    r"(?<![\w+#])(?:c\+\+|c#)(?![\w+#])"  # \b cannot end a name that ends in + or #
+    r"|\b(?:python|javascript|typescript|golang|kotlin|php|haskell|matlab|fortran|cobol|sql|mysql"
     r"|postgres(?:ql)?|sqlite|mongodb|regex|regular expressions?|html|css|bash|powershell|command line|numpy|pandas"
     r"|pytorch|tensorflow|scikit-learn|react\.js|node\.js|django|flask|jquery|leetcode|vba|programming language)\b",
 )
