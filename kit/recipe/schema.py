@@ -119,7 +119,8 @@ class SourceSpec:
         pool = dataclasses.replace(self, fraction=None, n=None)
         if self.kind == "builtin" and self.pool_n:
             # A generator's pool size is known now: say the count, so two fractions that round to the
-            # same rows are the same run (and are trained once).
+            # same rows are the same run (and are trained once). With select: too, as kit.data.mixture generates
+            # until exactly pool_n selected rows exist.
             from kit.data.subset import fraction_to_n
 
             return dataclasses.replace(pool, n=fraction_to_n(self.pool_n, fraction))
