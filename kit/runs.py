@@ -72,6 +72,9 @@ def stage_keys(resolved: dict, backend: str, dtype: str) -> list[tuple[str, dict
         generators = generator_versions(stage["mixture"])
         if generators:  # a built-in generator's rows change with its VERSION, so its runs must too
             data["generators"] = generators
+        classifiers = classifier_versions(stage["mixture"])
+        if classifiers:  # so do the rows a classifier selects (a source's select:) with the classifier's
+            data["classifiers"] = classifiers
         if stage["replay_stage"]:
             data["replay"] = {
                 "stage": content_hash(by_name[stage["replay_stage"]]),
@@ -98,9 +101,32 @@ def generator_versions(mixture: list) -> dict[str, str]:
     return {f"builtin:{name}": get_generator(name).VERSION for name in names}
 
 
+def classifier_versions(mixture: list) -> dict[str, str]:
+    """{classifier: its VERSION} for the classifiers the mixture's entries select rows with."""
+    from kit.data.classify import get_classifier
+
+    names = sorted({e["select"]["classifier"] for e in mixture if e.get("select")})
+    return {name: get_classifier(name).VERSION for name in names}
+
+
 def canonical(mixture: list) -> list:
-    """A mixture in its one order (by source), so [math, code] and [code, math] are the same data."""
-    return sorted(mixture, key=lambda entry: json.dumps(entry, sort_keys=True, default=str))
+    """A mixture in its one order (by source), so [math, code] and [code, math] are the same data.
+
+    An entry's ``select: None`` is dropped (recipes from before select existed keep their run ids) and a select's
+    labels are sorted into one list (``label: code`` and ``label: [code]`` select the same rows)."""
+    return sorted(map(_entry_key, mixture), key=lambda entry: json.dumps(entry, sort_keys=True, default=str))
+
+
+def _entry_key(entry: dict) -> dict:
+    if "select" not in entry:
+        return entry
+    select = entry["select"]
+    rest = {k: v for k, v in entry.items() if k != "select"}
+    if select is None:
+        return rest
+    label = select["label"]
+    labels = sorted({label} if isinstance(label, str) else set(label))
+    return {**rest, "select": {"classifier": select["classifier"], "labels": labels}}
 
 
 def train_key(resolved: dict, backend: str, dtype: str) -> dict:

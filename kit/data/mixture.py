@@ -1,5 +1,8 @@
 """A recipe's mixture -> training rows plus a manifest of what was chosen from where.
 
+A source with ``select:`` keeps only the rows a classifier (kit.data.classify) gives one of its labels, before
+``pool_n`` caps the pool.
+
 Subsets nest: an entry's rows are the first n of its pool in a seeded hash order, so the 1/256
 subset lies inside the 1/64 one. Nothing here imports torch.
 """
@@ -12,16 +15,20 @@ import json
 from pathlib import Path
 
 from kit.data.builtin import get_generator
+from kit.data.classify import LABELS, classify, get_classifier
 from kit.data.schema import DataError
 from kit.data.subset import fraction_to_n, select_nested
 
 
 def load_pool(entry, seed: int) -> tuple[list[dict], dict]:
-    """Every row an entry can draw from (capped by ``pool_n``), and a report on how it was read."""
+    """Every row an entry can draw from (its select's labels only, then capped by ``pool_n``), and a report on how
+    it was read."""
     kind, target = entry.kind, entry.target
     if kind == "builtin":
         gen = get_generator(target)
         size = entry.pool_n if entry.pool_n is not None else entry.n
+        if entry.select is not None:
+            return _selected_builtin(gen, entry, size, seed)
         rows = gen.generate_train(size, seed)
         return rows, {"generator_version": gen.VERSION, "read": len(rows), "kept": len(rows)}
     from kit.data import formats
@@ -32,9 +39,54 @@ def load_pool(entry, seed: int) -> tuple[list[dict], dict]:
         report = {**report, "path": str(path.resolve())}
     else:
         rows, report = formats.load_hub(target, entry.format, entry.split, source_name=entry.source)
+    if entry.select is not None:
+        labels = [classify(r["messages"], entry.select.classifier) for r in rows]
+        rows = [r for r, label in zip(rows, labels, strict=True) if label in entry.select.labels]
+        report = {**report, "select": _select_report(entry.select, labels, len(rows))}
     if entry.pool_n is not None:
         rows = select_nested(rows, min(entry.pool_n, len(rows)), seed)
     return rows, report
+
+
+# How many generated rows a select may read per row it keeps before giving up (the label is then too rare).
+MAX_READ_PER_KEPT = 100
+
+
+def _selected_builtin(gen, entry, size: int, seed: int) -> tuple[list[dict], dict]:
+    """The first ``size`` generated rows whose label is selected, in generation order: the generated count grows
+    until that many exist, and the rows read end at the last one kept, so the pool (and the counts) are the same
+    whatever the growth took, and a smaller pool is a prefix of a larger one."""
+    select, labels = entry.select, {}
+    want = size
+    while True:
+        rows = gen.generate_train(want, seed)
+        for row in rows[len(labels) :]:
+            labels[row["id"]] = classify(row["messages"], select.classifier)
+        kept_at = [k for k, row in enumerate(rows) if labels[row["id"]] in select.labels]
+        if len(kept_at) >= size:
+            break
+        if want >= MAX_READ_PER_KEPT * size:
+            raise DataError(
+                f"{entry.source}: only {len(kept_at)} of {want} generated rows are labelled {'/'.join(select.labels)} "
+                f"by {select.classifier}; lower pool_n/n ({size}) or select another label"
+            )
+        # Grow by the share found so far (with a margin), at least doubling.
+        want = min(MAX_READ_PER_KEPT * size, max(2 * want, int(want * size / max(len(kept_at), 1) * 1.1) + 1))
+    read = rows[: kept_at[size - 1] + 1]
+    pool = [rows[k] for k in kept_at[:size]]
+    report = _select_report(select, [labels[r["id"]] for r in read], len(pool))
+    return pool, {"generator_version": gen.VERSION, "read": len(read), "kept": len(pool), "select": report}
+
+
+def _select_report(select, labels: list[str], kept: int) -> dict:
+    """What a select did: the classifier and its version, the labels kept, every label's count over the rows read."""
+    return {
+        "classifier": select.classifier,
+        "version": get_classifier(select.classifier).VERSION,
+        "labels": list(select.labels),
+        "counts": {label: labels.count(label) for label in LABELS},
+        "kept": kept,
+    }
 
 
 def choose(entry, pool: list[dict], seed: int) -> list[dict]:

@@ -50,6 +50,46 @@ class ModelSpec:
 
 
 @dataclass(frozen=True)
+class SelectSpec:
+    """Keep only a source's rows that a classifier (kit.data.classify) labels ``label`` (one label or a list of
+    them): P2's split of ShareGPT into code and the rest. The pool is the selected rows, then capped by pool_n."""
+
+    classifier: str
+    label: str | tuple[str, ...]
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The selected labels, sorted (so [math, other] and [other, math] select the same rows)."""
+        return tuple(sorted({self.label} if isinstance(self.label, str) else set(self.label)))
+
+    def problems(self) -> list[tuple[str, str]]:
+        from kit.data.classify import CLASSIFIERS, LABELS
+
+        out = []
+        if self.classifier not in CLASSIFIERS:
+            out.append(
+                (
+                    "classifier",
+                    f"unknown classifier {self.classifier!r}{did_you_mean(self.classifier, CLASSIFIERS)}; "
+                    f"valid: {', '.join(sorted(CLASSIFIERS))}",
+                )
+            )
+        given = [self.label] if isinstance(self.label, str) else list(self.label)
+        out += [
+            ("label", f"unknown label {x!r}{did_you_mean(x, LABELS)}; valid: {', '.join(LABELS)}")
+            for x in given
+            if x not in LABELS
+        ]
+        if not given:
+            out.append(("label", f"name at least one label ({', '.join(LABELS)})"))
+        elif len(set(given)) != len(given):
+            out.append(("label", f"lists a label twice: {given}"))
+        elif set(given) == set(LABELS):
+            out.append(("label", f"selects every label ({', '.join(LABELS)}): leave 'select:' out instead"))
+        return out
+
+
+@dataclass(frozen=True)
 class SourceSpec:
     """Where rows come from, and how many of them to take.
 
@@ -62,6 +102,9 @@ class SourceSpec:
     pool_n: int | None = None  # cap the pool (a nested subset) before fraction/n apply
     fraction: float | None = None
     n: int | None = None
+    # Only the rows a classifier labels so (P2's code / everything else); None: every row. Left out of the recipe's
+    # dict when None (Recipe.to_dict), so the runs of recipes written before it existed keep their ids.
+    select: SelectSpec | None = None
 
     @property
     def kind(self) -> str:
@@ -76,7 +119,8 @@ class SourceSpec:
         pool = dataclasses.replace(self, fraction=None, n=None)
         if self.kind == "builtin" and self.pool_n:
             # A generator's pool size is known now: say the count, so two fractions that round to the
-            # same rows are the same run (and are trained once).
+            # same rows are the same run (and are trained once). With select: too, as kit.data.mixture generates
+            # until exactly pool_n selected rows exist.
             from kit.data.subset import fraction_to_n
 
             return dataclasses.replace(pool, n=fraction_to_n(self.pool_n, fraction))
@@ -423,7 +467,15 @@ class Recipe:
     stages: tuple[Stage, ...] = ()  # a single multi-stage run (a grid fills this per run)
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """The recipe as plain data (what run keys and summaries are made of); a source's ``select: None`` is left
+        out, so adding the field changed no existing run id, recipe hash or summary."""
+        out = dataclasses.asdict(self)
+        entries = [*out["data"]["mixture"], *out["sources"].values()]
+        entries += [entry for stage in out["stages"] for entry in stage["mixture"]]
+        for entry in entries:
+            if entry.get("select", "set") is None:
+                del entry["select"]
+        return out
 
     def problems(self) -> list[tuple[str, str]]:
         if self.grid is None:

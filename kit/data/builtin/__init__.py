@@ -1,7 +1,8 @@
 """Built-in data generators, one per P1 ability, written by us and deterministic by seed.
 
 Each module defines ``VERSION``, ``generate_train(n, seed) -> list[row]`` and
-``generate_eval(n, seed) -> list[item]``. Train and eval items come from disjoint halves of the item
+``generate_eval(n, seed) -> list[item]`` (chat_mix, a training pool with hidden labels, has
+``generate_labelled(n, seed, split)`` instead). Train and eval items come from disjoint halves of the item
 space (split by a hash of the item's canonical key), so they never overlap whatever the seeds.
 """
 
@@ -19,6 +20,7 @@ GENERATORS = {
     "code": "kit.data.builtin.code",
     "code_easy": "kit.data.builtin.code_easy",
     "general": "kit.data.builtin.general",
+    "chat_mix": "kit.data.builtin.chat_mix",  # P2's pool: mixed conversations for a classifier to split (no eval task)
 }
 
 
