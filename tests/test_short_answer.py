@@ -73,3 +73,11 @@ def test_dense_twin_scores_the_answer_words_only_and_refuses_a_right_distractor(
 def test_an_unknown_kind_is_refused():
     with pytest.raises(ValueError, match="unknown answer kind"):
         sa.eval_item("x", "t", "Q?", "a", "words")
+
+
+def test_prose_is_recorded_per_reply_and_code_is_not_prose():
+    item = sa.eval_item("x-3", "t", "Reverse [1, 2].", "2, 1", "list")
+    assert sa.score(item, "Reversing the list gives 2 then 1.\nAnswer: 2, 1")["prose"] == 1.0
+    code = "```python\ndef rev(xs):\n    return xs[::-1]\n```\nAnswer: 2, 1"
+    assert sa.score(item, code)["prose"] == 0.0
+    assert sa.score(item, "  ")["prose"] is None

@@ -16,6 +16,8 @@ normalisations, and the multiple-choice twin of every item, scored by log-likeli
   - ``number``: numeric equality (``math_answer.numbers_equal``) of the first number in the answer, commas and
     a leading ``$`` removed.
   - ``yesno``: the first word, ``yes`` or ``no``.
+- **Prose**: each scored reply also records ``prose`` (1 when kit.data.classify's ``code_v1`` does not call it
+  code), P2's "code-tuned models still reason in prose".
 - **Multiple-choice twin** (``dense_item``): the reply ``Answer: <gold>`` against ``Answer: <distractor>``
   for each distractor, scored teacher-forced on the changed words only (``kit.eval.dense.split_changes``);
   ``dense_rank`` is 1 when the gold has the highest mean log-prob per scored token, chance 1 / len(choices).
@@ -30,6 +32,7 @@ import unicodedata
 from kit.eval.tasks import math_answer
 
 VERSION = "1"
+PROSE_CLASSIFIER = "code_v1"
 INSTRUCTION = "Give the final answer on the last line, written as 'Answer: <answer>'."
 KINDS = ("text", "letters", "list", "number", "yesno")
 
@@ -92,14 +95,26 @@ def matches(got: str, expected: str, kind: str) -> bool:
 
 
 def score(item: dict, completion: str) -> dict:
-    """1.0 when the ``Answer:`` line matches ``item["reference"]["answer"]`` under its ``kind``, else 0.0."""
+    """1.0 when the ``Answer:`` line matches ``item["reference"]["answer"]`` under its ``kind``, else 0.0; ``prose``
+    1.0 when the reply is not code by kit.data.classify's ``code_v1`` (None for an empty reply)."""
     reference = item["reference"]
     expected, kind = reference["answer"], reference["kind"]
     got = extract(completion)
+    prose = is_prose(completion)
     if got is None:
-        return {"score": 0.0, "extracted": None, "expected": expected, "reason": "no 'Answer:' line"}
+        return {"score": 0.0, "extracted": None, "expected": expected, "reason": "no 'Answer:' line", "prose": prose}
     right = matches(got, expected, kind)
-    return {"score": float(right), "extracted": got, "expected": expected, "reason": None if right else "wrong answer"}
+    reason = None if right else "wrong answer"
+    return {"score": float(right), "extracted": got, "expected": expected, "reason": reason, "prose": prose}
+
+
+def is_prose(completion: str) -> float | None:
+    """1.0 when a reply is prose rather than code (P2: code-tuned models still reason in prose); None when empty."""
+    from kit.data.classify import classify_text
+
+    if not (completion or "").strip():
+        return None
+    return 0.0 if classify_text(completion, PROSE_CLASSIFIER) == "code" else 1.0
 
 
 def eval_item(item_id: str, task: str, question: str, answer: str, kind: str) -> dict:
