@@ -106,3 +106,21 @@ def test_a_built_in_generators_version_is_part_of_the_run_id(monkeypatch):
     before = runs.content_hash(runs.train_key(recipe.to_dict(), "hf", "float32"))
     monkeypatch.setattr(get_generator("math_easy"), "VERSION", "999")
     assert runs.content_hash(runs.train_key(recipe.to_dict(), "hf", "float32")) != before
+
+
+def test_a_rerun_with_another_base_lands_beside_the_first(isolated):
+    """results/<recipe>/ for the recipe's own base; results/<recipe>/<base>/ when model.base is overridden, and the
+    report command finds both folders."""
+    from kit import cli
+
+    recipe = load_recipe(REPO / "recipes" / "smoke.yaml", profile="cpu")
+    assert cli._results_dir(recipe, ["train.epochs=2"]) == isolated / "smoke"
+    other = load_recipe(REPO / "recipes" / "smoke.yaml", ["model.base=mistralai/Mistral-7B-v0.1"], profile="cpu")
+    assert cli._results_dir(other, ["model.base=mistralai/Mistral-7B-v0.1"]) == isolated / "smoke" / (
+        "mistralai--Mistral-7B-v0.1"
+    )
+    assert runs.summaries_dir("smoke", cli._results_dir(other, ["model.base=x"])).parent.parent == isolated / "smoke"
+    for folder in (isolated / "smoke", isolated / "smoke" / "mistralai--Mistral-7B-v0.1"):
+        runs.write_json(folder / "runs" / "single.json", {})
+    (isolated / "smoke" / "empty").mkdir()
+    assert [p.name for p in cli._result_folders("smoke")] == ["smoke", "mistralai--Mistral-7B-v0.1"]
