@@ -21,7 +21,13 @@ GENERATORS = {
     "code_easy": "kit.data.builtin.code_easy",
     "general": "kit.data.builtin.general",
     "chat_mix": "kit.data.builtin.chat_mix",  # P2's pool: mixed conversations for a classifier to split (no eval task)
-}
+} | {  # P2's reasoning tasks (eval items; their train halves are positive controls)
+    name: f"kit.data.builtin.reasoning.{name}"
+    for name in (
+        "first_letter", "last_letter", "reverse_list", "coin_flip", "clutrr", "babi_deduction", "babi_induction",
+        "object_order", "multistep", "addsub", "compare",
+    )
+}  # fmt: skip
 
 
 def get_generator(name: str) -> ModuleType:

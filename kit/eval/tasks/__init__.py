@@ -28,7 +28,11 @@ TASKS = {
     "gsm8k": "kit.eval.tasks.gsm8k",
     "humaneval": "kit.eval.tasks.humaneval",
     "mtbench": "kit.eval.tasks.mtbench",
-}
+} | {name: f"kit.eval.tasks.{name}" for name in (
+    "p2_first_letter", "p2_last_letter", "p2_reverse_list", "p2_coin_flip",  # P2's symbolic domain
+    "p2_clutrr", "p2_babi_deduction", "p2_babi_induction", "p2_object_order",  # logical
+    "p2_multistep", "p2_addsub", "p2_compare",  # arithmetic (with GSM8K, or builtin_math_easy on the cpu profile)
+)}  # fmt: skip
 
 # Which of P1's abilities a task measures (the report groups by ability).
 ABILITIES = {
@@ -40,6 +44,11 @@ ABILITIES = {
     "humaneval": "code",
     "builtin_general": "general",
     "mtbench": "general",
+} | {
+    # P2's reasoning domains (each task module says its DOMAIN too; a test checks they agree)
+    **dict.fromkeys(("p2_first_letter", "p2_last_letter", "p2_reverse_list", "p2_coin_flip"), "symbolic"),
+    **dict.fromkeys(("p2_clutrr", "p2_babi_deduction", "p2_babi_induction", "p2_object_order"), "logical"),
+    **dict.fromkeys(("p2_multistep", "p2_addsub", "p2_compare"), "arithmetic"),
 }
 
 

@@ -16,6 +16,8 @@ normalisations, and the multiple-choice twin of every item, scored by log-likeli
   - ``number``: numeric equality (``math_answer.numbers_equal``) of the first number in the answer, commas and
     a leading ``$`` removed.
   - ``yesno``: the first word, ``yes`` or ``no``.
+  - ``choice``: one of the item's ``options`` (names, colours, animals, kinship words): right when the answer is
+    the gold as ``text``, or names the gold as a whole word (``the green book`` for ``green``) and no other option.
 - **Prose**: each scored reply also records ``prose`` (1 when kit.data.classify's ``code_v1`` does not call it
   code), P2's "code-tuned models still reason in prose".
 - **Multiple-choice twin** (``dense_item``): the reply ``Answer: <gold>`` against ``Answer: <distractor>``
@@ -34,7 +36,7 @@ from kit.eval.tasks import math_answer
 VERSION = "1"
 PROSE_CLASSIFIER = "code_v1"
 INSTRUCTION = "Give the final answer on the last line, written as 'Answer: <answer>'."
-KINDS = ("text", "letters", "list", "number", "yesno")
+KINDS = ("text", "letters", "list", "number", "yesno", "choice")
 
 _ANSWER = re.compile(r"(?:\banswer\s*(?:is)?\s*[:：]|\bthe answer is\b)[ \t]*([^\n]*)", re.IGNORECASE)
 _EMPHASIS = re.compile(r"[*_`]+")
@@ -59,8 +61,8 @@ def normalise(answer: str, kind: str) -> str | None:
     """``answer`` in its kind's canonical form (see the module docstring); None when it has none (no number...)."""
     if kind not in KINDS:
         raise ValueError(f"unknown answer kind {kind!r}; valid: {', '.join(KINDS)}")
-    text = _text(answer, articles=kind == "text")
-    if kind == "text":
+    text = _text(answer, articles=kind in ("text", "choice"))
+    if kind in ("text", "choice"):
         return text
     if kind == "letters":
         return re.sub(r"[\s,'\"]+", "", text)
@@ -86,12 +88,22 @@ def _list_elements(answer: str) -> list[str]:
     return [e for e in (_text(p) for p in parts) if e]
 
 
-def matches(got: str, expected: str, kind: str) -> bool:
-    """Whether an extracted answer equals the reference under the kind's normalisation."""
+def matches(got: str, expected: str, kind: str, options: list[str] | None = None) -> bool:
+    """Whether an extracted answer equals the reference under the kind's normalisation (``options``: a choice
+    item's other possible answers, see the module docstring)."""
     if kind == "number":
         return math_answer.numbers_equal(normalise(got, kind), normalise(str(expected), kind))
     a, b = normalise(got, kind), normalise(str(expected), kind)
-    return a is not None and a == b
+    if a is not None and a == b:
+        return True
+    if kind != "choice" or not a or not b:
+        return False
+    others = [o for o in (normalise(str(x), kind) for x in options or ()) if o and o != b]
+    return _names(a, b) and not any(_names(a, o) for o in others)
+
+
+def _names(text: str, word: str) -> bool:
+    return re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text) is not None
 
 
 def score(item: dict, completion: str) -> dict:
@@ -103,7 +115,7 @@ def score(item: dict, completion: str) -> dict:
     prose = is_prose(completion)
     if got is None:
         return {"score": 0.0, "extracted": None, "expected": expected, "reason": "no 'Answer:' line", "prose": prose}
-    right = matches(got, expected, kind)
+    right = matches(got, expected, kind, reference.get("options"))
     reason = None if right else "wrong answer"
     return {"score": float(right), "extracted": got, "expected": expected, "reason": reason, "prose": prose}
 
@@ -117,15 +129,18 @@ def is_prose(completion: str) -> float | None:
     return 0.0 if classify_text(completion, PROSE_CLASSIFIER) == "code" else 1.0
 
 
-def eval_item(item_id: str, task: str, question: str, answer: str, kind: str) -> dict:
-    """An eval item (kit.data.schema) whose reference is ``{"answer", "kind"}``."""
+def eval_item(item_id: str, task: str, question: str, answer: str, kind: str, options: list[str] | None = None) -> dict:
+    """An eval item (kit.data.schema) whose reference is ``{"answer", "kind"}`` (and ``options`` for a choice)."""
     if kind not in KINDS:
         raise ValueError(f"unknown answer kind {kind!r}; valid: {', '.join(KINDS)}")
+    if (kind == "choice") != (options is not None):
+        raise ValueError(f"{item_id}: a 'choice' item needs options, and only a choice item has them")
+    reference = {"answer": answer, "kind": kind} | ({"options": list(options)} if options is not None else {})
     return {
         "id": item_id,
         "task": task,
         "messages": [{"role": "user", "content": prompt(question)}],
-        "reference": {"answer": answer, "kind": kind},
+        "reference": reference,
     }
 
 
@@ -146,7 +161,7 @@ def dense_item(item: dict, distractors: list[str]) -> dict:
     gold, kind = str(reference["answer"]), reference["kind"]
     if len(distractors) < 1 or len(set(distractors)) != len(distractors):
         raise ValueError(f"{item['id']}: needs distinct distractors, got {distractors}")
-    right = [d for d in distractors if matches(d, gold, kind)]
+    right = [d for d in distractors if matches(d, gold, kind, reference.get("options"))]
     if right:
         raise ValueError(f"{item['id']}: distractor(s) {right} match the gold answer {gold!r} ({kind})")
     choices = split_changes(reply(gold), [reply(d) for d in distractors])

@@ -1,0 +1,65 @@
+"""Multi-Step Arithmetic (ours; BIG-bench style; arithmetic): "What is (7 + 4) * 3 - 5?" -> ``28``. Two or three
+operations (+, -, *) on numbers 1-12 with parentheses; every intermediate result and the answer between 0 and 199;
+answer kind ``number``. Distractors: the value the same text has without its parentheses (a precedence slip) or,
+where that is the gold, the last operation's sign slipped; and the gold plus or minus 1 or 2."""
+
+from __future__ import annotations
+
+from kit.data.builtin.reasoning import Problem, distinct_wrong, functions, rng_for
+
+VERSION = "1"
+TASK = "p2_multistep"
+SOURCE = "builtin:multistep"
+_APPLY = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b}
+LIMIT = 200
+
+
+def _expression(rng) -> tuple[str, int, list[str]]:
+    """(text, value, steps) of a random expression; steps are "a op b = c" in the order they are done."""
+    a, b, c = (rng.randint(1, 12) for _ in range(3))
+    o1, o2 = rng.choice("+-*"), rng.choice("+-*")
+    if rng.random() < 0.5:  # (a o1 b) o2 c
+        x = _APPLY[o1](a, b)
+        y = _APPLY[o2](x, c)
+        text, steps, value = f"({a} {o1} {b}) {o2} {c}", [f"{a} {o1} {b} = {x}", f"{x} {o2} {c} = {y}"], y
+    else:  # a o1 (b o2 c)
+        x = _APPLY[o2](b, c)
+        y = _APPLY[o1](a, x)
+        text, steps, value = f"{a} {o1} ({b} {o2} {c})", [f"{b} {o2} {c} = {x}", f"{a} {o1} {x} = {y}"], y
+    if rng.random() < 0.4:  # a third operation outside
+        o3, d = rng.choice("+-*"), rng.randint(1, 9)
+        z = _APPLY[o3](value, d)
+        text, steps, value = (
+            f"({text}) {o3} {d}" if o3 == "*" else f"{text} {o3} {d}",
+            [*steps, f"{value} {o3} {d} = {z}"],
+            z,
+        )
+    return text, value, steps
+
+
+def make(seed: int, i: int) -> Problem:
+    rng = rng_for(TASK, seed, i)
+    while True:
+        text, value, steps = _expression(rng)
+        results = [int(s.rsplit("= ", 1)[1]) for s in steps]
+        # the text must say what the steps compute (Python's precedence is the usual one)
+        if all(0 <= r < LIMIT for r in results) and eval(text) == value:  # noqa: S307 - digits and + - * ( ) only
+            break
+    flat = eval(text.replace("(", "").replace(")", ""))  # noqa: S307 - digits and + - * only, built above
+    last_op = steps[-1].split()[1]
+    slip = {"+": "-", "-": "+", "*": "+"}[last_op]
+    left, right = steps[-1].split(" = ")[0].split(f" {last_op} ")
+    slipped = _APPLY[slip](int(left), int(right))
+    near = [value + d for d in rng.sample((1, -1, 2, -2), 4)]
+    candidates = [flat, slipped, *near] if flat != value else [slipped, *near]
+    gold = str(value)
+    return Problem(
+        question=f"What is {text}?",
+        answer=gold,
+        kind="number",
+        distractors=distinct_wrong([c for c in candidates if c >= 0], gold, "number", 2),
+        why="; ".join(steps) + ".",
+    )
+
+
+generate_train, generate_eval, generate_dense = functions(make, TASK, SOURCE, "multistep")

@@ -1,0 +1,28 @@
+"""Reverse List (a task P2 names; symbolic): zero-shot, exact match on the
+``Answer:`` line (kit.eval.tasks.short_answer), items from the eval half of kit.data.builtin.reasoning.reverse_list."""
+
+from __future__ import annotations
+
+from kit.data.builtin.reasoning import reverse_list as generator
+from kit.eval.tasks import short_answer
+
+VERSION = f"1-gen{generator.VERSION}-sa{short_answer.VERSION}"
+DENSE_VERSION = VERSION  # the twin: ``Answer: <gold>`` against the generator's distractors
+MAX_NEW_TOKENS = 48
+DEFAULT_N = 1000  # a generator has no natural "all"
+DOMAIN = "symbolic"
+ORIGIN = "P2"
+PAPER_NAME = "Reverse List"
+CHANCE = 1 / 3  # of the twin's dense_rank
+
+score = short_answer.score
+
+
+def load_items(n: int | None, seed: int) -> list[dict]:
+    """The first n eval items for ``seed`` (a smaller n is a prefix of a larger one)."""
+    return generator.generate_eval(DEFAULT_N if n is None else n, seed)
+
+
+def dense_items(n: int, seed: int) -> list[dict]:
+    """The first n eval items' multiple-choice twins."""
+    return generator.generate_dense(n, seed)
