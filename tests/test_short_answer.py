@@ -81,3 +81,14 @@ def test_prose_is_recorded_per_reply_and_code_is_not_prose():
     code = "```python\ndef rev(xs):\n    return xs[::-1]\n```\nAnswer: 2, 1"
     assert sa.score(item, code)["prose"] == 0.0
     assert sa.score(item, "  ")["prose"] is None
+
+
+@pytest.mark.parametrize(
+    ("got", "right"),
+    [("green", True), ("The green book.", True), ("the green one", True), ("red", False), ("green or red", False)],
+)
+def test_a_choice_names_the_gold_and_no_other_option(got, right):
+    item = sa.eval_item("x-4", "t", "Which book is leftmost?", "green", "choice", ["red", "green", "blue"])
+    assert sa.score(item, f"Answer: {got}")["score"] == float(right)
+    with pytest.raises(ValueError, match="needs options"):
+        sa.eval_item("x-5", "t", "Q?", "green", "choice")

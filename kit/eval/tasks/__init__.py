@@ -32,6 +32,7 @@ TASKS = {
     "p2_first_letter", "p2_last_letter", "p2_reverse_list", "p2_coin_flip",  # P2's symbolic domain
     "p2_clutrr", "p2_babi_deduction", "p2_babi_induction", "p2_object_order",  # logical
     "p2_multistep", "p2_addsub", "p2_compare",  # arithmetic (with GSM8K, or builtin_math_easy on the cpu profile)
+    "babi_deduction", "babi_induction", "clutrr",  # the real test sets of P2's named logical tasks (gpu profile)
 )}  # fmt: skip
 
 # Which of P1's abilities a task measures (the report groups by ability).
@@ -48,6 +49,7 @@ ABILITIES = {
     # P2's reasoning domains (each task module says its DOMAIN too; a test checks they agree)
     **dict.fromkeys(("p2_first_letter", "p2_last_letter", "p2_reverse_list", "p2_coin_flip"), "symbolic"),
     **dict.fromkeys(("p2_clutrr", "p2_babi_deduction", "p2_babi_induction", "p2_object_order"), "logical"),
+    **dict.fromkeys(("clutrr", "babi_deduction", "babi_induction"), "logical"),
     **dict.fromkeys(("p2_multistep", "p2_addsub", "p2_compare"), "arithmetic"),
 }
 

@@ -1,0 +1,44 @@
+"""CLUTRR, the real test set (P2 names it; config gen_train23_test2to10, 1,146 stories of 2 to 10 hops; logical):
+the story and the question "How is B related to A? Complete: B is A's ___." (CLUTRR's target is B's relation to A),
+exact match on the ``Answer:`` line as a ``choice`` of CLUTRR's relation words; the twin's distractors are the
+relation seen from A, the other gender, or one generation off. Sources: kit.eval.tasks.hub_reasoning."""
+
+from __future__ import annotations
+
+from kit.eval.tasks import hub_reasoning as hub
+from kit.eval.tasks import short_answer
+
+VERSION = f"1-clutrr{hub.CLUTRR_REVISION[:7]}-sa{short_answer.VERSION}"
+DENSE_VERSION = VERSION
+MAX_NEW_TOKENS = 48
+DOMAIN = "logical"
+ORIGIN = "P2"
+PAPER_NAME = "CLUTRR (gen_train23_test2to10)"
+CHANCE = 1 / 3
+
+
+def unavailable() -> str | None:
+    return hub.unavailable_offline(hub.CLUTRR_ENV)
+
+
+def _items() -> list[tuple[dict, list[str]]]:
+    out = []
+    for k, s in enumerate(hub.clutrr_stories()):
+        a, b, gold = s["head"], s["tail"], s["answer"]
+        question = f"{s['story']} How is {b} related to {a}? Complete: {b} is {a}'s ___."
+        item = short_answer.eval_item(f"clutrr-test-{k}", "clutrr", question, gold, "choice", list(hub.KIN_WORDS))
+        wrong = [w for w in dict.fromkeys(hub.kin_distractors(gold, s["genders"][a])) if w != gold]
+        out.append((item, wrong))
+    return out
+
+
+def load_items(n: int | None, seed: int) -> list[dict]:
+    return hub.nested([item for item, _ in _items()], n, seed, "CLUTRR gen_train23_test2to10 (test)")
+
+
+score = short_answer.score
+
+
+def dense_items(n: int, seed: int) -> list[dict]:
+    others = {item["id"]: o for item, o in _items()}
+    return [short_answer.dense_item(it, others[it["id"]][:2]) for it in load_items(n, seed)]

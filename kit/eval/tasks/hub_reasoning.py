@@ -1,0 +1,250 @@
+"""The real test sets behind P2's named logical tasks, for the gpu profile: bAbI tasks 15 and 16, and CLUTRR.
+
+Both are loading-script datasets on the Hugging Face hub that current ``datasets`` no longer runs, so the kit
+fetches files and parses them itself (a local copy by environment variable comes first, no network needed):
+
+- **bAbI** (Weston et al. 2015; CC BY 3.0): ``facebook/babi_qa``'s script downloads an archive whose URL is dead,
+  so the hub copy is ``Muennighoff/babi``'s ``babi_test.jsonl`` (records ``{"passage", "question", "answer",
+  "task"}``, the English 1k test sets of all 20 tasks) at the pinned commit ``BABI_REVISION``, through
+  ``huggingface_hub``. ``KIT_BABI_DIR`` may instead name an extracted ``tasks_1-20_v1-2`` folder of the publisher's
+  own archive: ``en/qa15_basic-deduction_test.txt`` in bAbI's text format (numbered lines, numbering restarting at
+  1 for a new story; a question line is ``N question<TAB>answer<TAB>supporting line numbers``). Each question is
+  one item: the story's statements before it, then the question.
+- **CLUTRR** (Sinha et al. 2019; licence "unknown" on its dataset card): ``CLUTRR/v1``'s script reads CSVs from
+  the GitHub repository ``kliang5/CLUTRR_huggingface_dataset``; the kit reads the config ``gen_train23_test2to10``
+  (train on 2-3 hops, test on 2-10; our choice: P2 does not say which) ``test.csv`` (1,146 stories) at the pinned
+  commit ``CLUTRR_REVISION`` of that repository (checked: it is the repository's head, 2022-03-30).
+  ``KIT_CLUTRR_DIR`` may name a folder holding ``gen_train23_test2to10/test.csv``. CLUTRR's ``query`` is a pair
+  ``(A, B)`` and ``target_text`` is B's relation to A ("B is A's grandson"), which the question states.
+
+Item ids are positions in the file (``babi15-test-0``...), so both sources of bAbI give the same ids; a sample is
+the task's nested seeded order (kit.data.subset), so n=10 is a prefix of n=50.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import functools
+import io
+import json
+import os
+import re
+from pathlib import Path
+
+from kit.data.schema import DataError
+
+BABI_REPO = "Muennighoff/babi"
+BABI_FILE = "babi_test.jsonl"
+BABI_REVISION = "1da25875bda08552be0dbb0ec4ee1d37c6f31667"  # the dataset's commit of 2024-10-14 (its history page)
+BABI_ENV = "KIT_BABI_DIR"
+BABI_TEXT_FILES = {15: "en/qa15_basic-deduction_test.txt", 16: "en/qa16_basic-induction_test.txt"}
+CLUTRR_REPO = "kliang5/CLUTRR_huggingface_dataset"
+CLUTRR_CONFIG = "gen_train23_test2to10"
+CLUTRR_REVISION = "e5b496941e91abb7c319d2618a3ce96752bc4ab7"
+CLUTRR_ENV = "KIT_CLUTRR_DIR"
+CLUTRR_COLUMNS = ("id", "story", "query", "target_text", "genders")
+
+
+# --- bAbI ---------------------------------------------------------------------------------------------------------
+
+
+def parse_babi_text(text: str, where: str) -> list[dict]:
+    """bAbI's text format -> ``[{"passage", "question", "answer"}]``, one per question line, in file order."""
+    out, story = [], []
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        if not raw.strip():
+            continue
+        number, _, rest = raw.partition(" ")
+        if not number.isdigit() or not rest.strip():
+            raise DataError(f"{where}:{lineno}: not a bAbI line (expected '<number> <text>'): {raw[:80]!r}")
+        if number == "1":
+            story = []
+        if "\t" in rest:
+            parts = rest.split("\t")
+            if len(parts) < 2 or not parts[1].strip():
+                raise DataError(f"{where}:{lineno}: a question line needs '<question>\\t<answer>\\t<support>'")
+            out.append({"passage": "\n".join(story), "question": parts[0].strip(), "answer": parts[1].strip()})
+        else:
+            story.append(rest.strip())
+    if not out:
+        raise DataError(f"{where}: no question lines: is this a bAbI task file?")
+    return out
+
+
+def parse_babi_jsonl(text: str, task: int, where: str) -> list[dict]:
+    """``Muennighoff/babi`` records of one task -> ``[{"passage", "question", "answer"}]``, in file order."""
+    out = []
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw)
+            if int(record["task"]) != task:
+                continue
+            passage = "\n".join(line.strip() for line in record["passage"].splitlines() if line.strip())
+            out.append({"passage": passage, "question": record["question"].strip(), "answer": record["answer"].strip()})
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as err:
+            raise DataError(f"{where}:{lineno}: not a bAbI record {{passage, question, answer, task}}: {err}") from err
+    if not out:
+        raise DataError(f"{where}: no records of bAbI task {task}")
+    return out
+
+
+@functools.lru_cache(maxsize=4)
+def babi_questions(task: int) -> tuple[dict, ...]:
+    """The test questions of bAbI task 15 or 16, from KIT_BABI_DIR if set, else the pinned hub file."""
+    local = os.environ.get(BABI_ENV)
+    if local:
+        path = Path(local) / BABI_TEXT_FILES[task]
+        if not path.is_file():
+            raise DataError(f"{BABI_ENV}={local}: no {BABI_TEXT_FILES[task]} there (an extracted tasks_1-20_v1-2)")
+        return tuple(parse_babi_text(path.read_text(encoding="utf-8"), str(path)))
+    path = _hub_file(BABI_REPO, BABI_FILE, BABI_REVISION, BABI_ENV)
+    return tuple(parse_babi_jsonl(path.read_text(encoding="utf-8"), task, str(path)))
+
+
+def _hub_file(repo: str, filename: str, revision: str, env: str) -> Path:
+    try:
+        from huggingface_hub import hf_hub_download
+    except ImportError as err:
+        raise DataError("reading a hub test set needs huggingface_hub: pip install huggingface_hub") from err
+    try:
+        return Path(hf_hub_download(repo_id=repo, repo_type="dataset", filename=filename, revision=revision))
+    except Exception as err:  # offline, DNS, a moved file: the remedy is the same
+        raise DataError(
+            f"could not download {filename} of the hub dataset {repo} at revision {revision} "
+            f"({type(err).__name__}: {err}); set {env} to a local copy (see kit/eval/tasks/hub_reasoning.py)"
+        ) from err
+
+
+# --- CLUTRR -------------------------------------------------------------------------------------------------------
+
+
+def parse_clutrr_csv(text: str, where: str) -> list[dict]:
+    """CLUTRR's CSV -> ``[{"id", "story", "head", "tail", "answer", "genders"}]`` in file order: the story without
+    its name brackets, the query pair (head, tail), the target (tail's relation to head), name -> gender."""
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [c for c in CLUTRR_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise DataError(f"{where}: not a CLUTRR CSV: no column(s) {missing} (header {reader.fieldnames})")
+    out = []
+    for k, row in enumerate(reader):
+        line = k + 2  # the header is line 1 (a story with a newline in it would shift this; CLUTRR's have none)
+        try:
+            head, tail = ast.literal_eval(row["query"])
+            genders = dict(pair.split(":") for pair in row["genders"].split(","))
+        except (ValueError, SyntaxError) as err:
+            raise DataError(f"{where}:{line}: bad query {row['query']!r} or genders {row['genders']!r}") from err
+        if not row["target_text"].strip() or head not in genders or tail not in genders:
+            raise DataError(f"{where}:{line}: the target or a queried person's gender is missing")
+        story = re.sub(r"\[([^\]]+)\]", r"\1", row["story"]).strip()
+        out.append(
+            {
+                "id": row["id"],
+                "story": story,
+                "head": head,
+                "tail": tail,
+                "answer": row["target_text"].strip(),
+                "genders": genders,
+            }  # fmt: skip
+        )
+    if not out:
+        raise DataError(f"{where}: no stories")
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def clutrr_stories() -> tuple[dict, ...]:
+    """The test stories of CLUTRR's gen_train23_test2to10, from KIT_CLUTRR_DIR if set, else the pinned commit."""
+    name = f"{CLUTRR_CONFIG}/test.csv"
+    local = os.environ.get(CLUTRR_ENV)
+    if local:
+        path = Path(local) / name
+        if not path.is_file():
+            raise DataError(f"{CLUTRR_ENV}={local}: no {name} there")
+        return tuple(parse_clutrr_csv(path.read_text(encoding="utf-8"), str(path)))
+    return tuple(parse_clutrr_csv(_github_file(CLUTRR_REPO, CLUTRR_REVISION, name), f"{CLUTRR_REPO}@{name}"))
+
+
+def _github_file(repo: str, revision: str, name: str) -> str:
+    from urllib.request import urlopen
+
+    from kit.runs import kit_home
+
+    cache = kit_home() / "downloads" / repo.replace("/", "--") / revision / name
+    if not cache.is_file():
+        url = f"https://raw.githubusercontent.com/{repo}/{revision}/{name}"
+        try:
+            with urlopen(url, timeout=60) as response:  # noqa: S310 - a fixed https URL
+                data = response.read()
+        except OSError as err:
+            raise DataError(f"could not download {url} ({err}); set {CLUTRR_ENV} to a local copy") from err
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(cache)
+    return cache.read_text(encoding="utf-8")
+
+
+def unavailable_offline(env: str) -> str | None:
+    """Why a hub test set cannot load here: only when the hub is declared offline and no local copy is named."""
+    if os.environ.get(env) or not os.environ.get("HF_HUB_OFFLINE"):
+        return None
+    return f"HF_HUB_OFFLINE is set and {env} names no local copy (see kit/eval/tasks/hub_reasoning.py)"
+
+
+# --- items ----------------------------------------------------------------------------------------------------------
+
+# CLUTRR's relation words, in gender pairs (male, female), with each pair's inverse and one generation off.
+KIN_PAIRS = {
+    "parent": ("father", "mother"), "child": ("son", "daughter"), "sibling": ("brother", "sister"),
+    "spouse": ("husband", "wife"), "grandparent": ("grandfather", "grandmother"),
+    "grandchild": ("grandson", "granddaughter"), "auncle": ("uncle", "aunt"), "nibling": ("nephew", "niece"),
+    "parent-in-law": ("father-in-law", "mother-in-law"), "child-in-law": ("son-in-law", "daughter-in-law"),
+    "sibling-in-law": ("brother-in-law", "sister-in-law"),
+}  # fmt: skip
+KIN_INVERSE = {
+    "parent": "child", "child": "parent", "sibling": "sibling", "spouse": "spouse", "grandparent": "grandchild",
+    "grandchild": "grandparent", "auncle": "nibling", "nibling": "auncle", "parent-in-law": "child-in-law",
+    "child-in-law": "parent-in-law", "sibling-in-law": "sibling-in-law",
+}  # fmt: skip
+KIN_NEAR = {
+    "parent": "grandparent", "child": "grandchild", "sibling": "auncle", "spouse": "sibling-in-law",
+    "grandparent": "parent", "grandchild": "child", "auncle": "parent", "nibling": "child",
+    "parent-in-law": "parent", "child-in-law": "child", "sibling-in-law": "sibling",
+}  # fmt: skip
+KIN_WORDS = tuple(word for pair in KIN_PAIRS.values() for word in pair)
+BABI_ANIMALS = {"mice": "mouse", "mouse": "mouse", "cats": "cat", "cat": "cat", "sheep": "sheep", "wolves": "wolf",
+                "wolf": "wolf"}  # fmt: skip
+BABI_COLOURS = ("white", "green", "yellow", "gray")
+
+
+def kin_distractors(gold: str, head_gender: str) -> list[str]:
+    """Wrong relation words for a gold one: the relation seen from the head (by the head's gender), the other
+    gender, one generation off; then the rest of the vocabulary."""
+    group = next(g for g, pair in KIN_PAIRS.items() if gold in pair)
+    male = KIN_PAIRS[group].index(gold) == 0
+    inverse = KIN_PAIRS[KIN_INVERSE[group]][0 if head_gender == "male" else 1]
+    flipped = KIN_PAIRS[group][1 if male else 0]
+    near = KIN_PAIRS[KIN_NEAR[group]][0 if male else 1]
+    return [inverse, flipped, near, *KIN_WORDS]
+
+
+def ordered_others(options, gold: str, key: str) -> list[str]:
+    """The options other than the gold in a fixed order that depends on the item (not on the options' order)."""
+    import hashlib
+
+    others = sorted(set(options) - {gold})
+    return sorted(others, key=lambda o: hashlib.sha256(f"{key}:{o}".encode()).hexdigest())
+
+
+def nested(items: list[dict], n: int | None, seed: int, what: str) -> list[dict]:
+    """The first n items in the seeded nested order (all when n is None)."""
+    from kit.data.subset import nested_order
+
+    by_id = {it["id"]: it for it in items}
+    order = nested_order(by_id, seed)
+    if n is not None and n > len(order):
+        raise DataError(f"{what} has {len(order)} items; asked for n={n}")
+    return [by_id[i] for i in order[:n]]

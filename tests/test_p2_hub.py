@@ -1,0 +1,132 @@
+"""The real test sets behind P2's named logical tasks (kit.eval.tasks.hub_reasoning): bAbI's text format and the hub
+copy's JSONL, CLUTRR's CSV, all from fixtures in the publishers' formats (tests/assets), never the network."""
+
+from __future__ import annotations
+
+import pytest
+
+from kit.data.schema import DataError
+from kit.eval.tasks import get_task
+from kit.eval.tasks import hub_reasoning as hub
+from tests.conftest import REPO
+
+ASSETS = REPO / "tests" / "assets"
+
+
+@pytest.fixture
+def local_copies(monkeypatch):
+    monkeypatch.setenv(hub.BABI_ENV, str(ASSETS / "babi" / "tasks_1-20_v1-2"))
+    monkeypatch.setenv(hub.CLUTRR_ENV, str(ASSETS / "clutrr"))
+    hub.babi_questions.cache_clear()
+    hub.clutrr_stories.cache_clear()
+    yield
+    hub.babi_questions.cache_clear()
+    hub.clutrr_stories.cache_clear()
+
+
+def test_babi_text_format_one_item_per_question_with_the_story_so_far(local_copies):
+    questions = hub.babi_questions(15)
+    assert [q["answer"] for q in questions] == ["mouse", "cat", "wolf", "cat"]
+    assert questions[0]["passage"].splitlines()[0] == "Mice are afraid of cats."
+    assert "Winona is a cat." in questions[1]["passage"]  # the second question sees the whole first story
+    assert questions[3]["passage"].startswith("Sheep are afraid of cats.")  # numbering restarted: a new story
+    task = get_task("babi_deduction")
+    items = task.load_items(None, 0)
+    assert sorted(it["id"] for it in items) == [f"babi15-test-{k}" for k in range(4)]
+    first = next(it for it in items if it["id"] == "babi15-test-0")
+    assert set(first["reference"]["options"]) == {"mouse", "cat", "wolf", "sheep"}
+    assert task.score(first, "Emily is a wolf and wolves fear mice.\nAnswer: mouse")["score"] == 1.0
+    assert task.score(first, "Answer: a mouse.")["score"] == 1.0
+    assert task.score(first, "Answer: wolf")["score"] == 0.0
+    twins = task.dense_items(4, 0)
+    assert all(len(t["choices"]) == 3 for t in twins)
+
+
+def test_babi_induction_options_are_the_storys_colours(local_copies):
+    task = get_task("babi_induction")
+    items = {it["id"]: it for it in task.load_items(None, 0)}
+    assert items["babi16-test-0"]["reference"]["answer"] == "white"
+    assert {"white", "green", "yellow"} <= set(items["babi16-test-0"]["reference"]["options"])
+    assert items["babi16-test-1"]["reference"]["answer"] == "gray"
+    twin = next(t for t in task.dense_items(2, 0) if t["id"] == "babi16-test-0")
+    shown = ["".join(s["text"] for s in c) for c in twin["choices"]]
+    assert shown[0] == "Answer: white" and set(shown[1:]) <= {"Answer: green", "Answer: yellow", "Answer: gray"}
+
+
+def test_the_hub_copy_gives_the_same_items_as_the_publishers_files(local_copies, monkeypatch):
+    monkeypatch.delenv(hub.BABI_ENV)
+    asked = {}
+
+    def fake_download(repo, filename, revision, env):
+        asked.update(repo=repo, filename=filename, revision=revision)
+        return ASSETS / "babi" / "babi_test.jsonl"
+
+    monkeypatch.setattr(hub, "_hub_file", fake_download)
+    hub.babi_questions.cache_clear()
+    from_hub = hub.babi_questions(15)
+    assert asked == {"repo": "Muennighoff/babi", "filename": "babi_test.jsonl", "revision": hub.BABI_REVISION}
+    assert len(hub.BABI_REVISION) == 40
+    monkeypatch.setenv(hub.BABI_ENV, str(ASSETS / "babi" / "tasks_1-20_v1-2"))
+    hub.babi_questions.cache_clear()
+    assert from_hub[0] == hub.babi_questions(15)[0]
+    assert [q["answer"] for q in hub.parse_babi_jsonl((ASSETS / "babi" / "babi_test.jsonl").read_text(), 16, "x")] == [
+        "white"
+    ]
+
+
+def test_clutrr_csv_query_direction_and_brackets(local_copies):
+    stories = hub.clutrr_stories()
+    assert [(s["head"], s["tail"], s["answer"]) for s in stories] == [
+        ("Nora", "Leo", "nephew"),
+        ("Carl", "Vera", "mother"),
+        ("Rita", "Lena", "mother-in-law"),
+    ]
+    assert "[" not in stories[0]["story"] and stories[0]["genders"]["Nora"] == "female"
+    task = get_task("clutrr")
+    item = next(it for it in task.load_items(None, 0) if it["id"] == "clutrr-test-0")
+    assert (
+        item["messages"][0]["content"]
+        .split("\n")[0]
+        .endswith("How is Leo related to Nora? Complete: Leo is Nora's ___.")
+    )
+    assert task.score(item, "Answer: nephew")["score"] == 1.0
+    assert task.score(item, "Answer: Nora's nephew")["score"] == 1.0
+    assert task.score(item, "Answer: niece")["score"] == 0.0
+    twin = next(t for t in task.dense_items(3, 0) if t["id"] == "clutrr-test-0")
+    shown = ["".join(s["text"] for s in c) for c in twin["choices"]]
+    assert shown == ["Answer: nephew", "Answer: aunt", "Answer: niece"]  # Nora is Leo's aunt; the other gender
+
+
+def test_kin_distractors_are_the_inverse_the_other_gender_and_one_generation_off():
+    assert hub.kin_distractors("grandson", "female")[:3] == ["grandmother", "granddaughter", "son"]
+    assert hub.kin_distractors("mother-in-law", "male")[:3] == ["son-in-law", "father-in-law", "mother"]
+
+
+def test_malformed_files_name_the_file_and_line(tmp_path):
+    bad = "1 Mice are afraid of cats.\nnot a numbered line\n"
+    with pytest.raises(DataError, match=r"qa15.txt:2: not a bAbI line"):
+        hub.parse_babi_text(bad, "qa15.txt")
+    with pytest.raises(DataError, match="no question lines"):
+        hub.parse_babi_text("1 Mice are afraid of cats.\n", "qa15.txt")
+    with pytest.raises(DataError, match=r"b.jsonl:1: not a bAbI record"):
+        hub.parse_babi_jsonl('{"passage": "x"}\n', 15, "b.jsonl")
+    with pytest.raises(DataError, match=r"no column\(s\) \['genders'\]"):
+        hub.parse_clutrr_csv(",id,story,query,target_text\n0,a,b,\"('A', 'B')\",son\n", "t.csv")
+    with pytest.raises(DataError, match=r"t.csv:2: bad query"):
+        hub.parse_clutrr_csv(',id,story,query,target_text,genders\n0,a,b,not a tuple,son,"A:male,B:male"\n', "t.csv")
+
+
+def test_without_a_local_copy_or_the_hub_the_error_says_what_to_set(monkeypatch, tmp_path):
+    monkeypatch.delenv(hub.BABI_ENV, raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
+    hub.babi_questions.cache_clear()
+    assert "KIT_BABI_DIR" in get_task("babi_deduction").unavailable()
+    with pytest.raises(DataError, match="set KIT_BABI_DIR"):
+        hub.babi_questions(15)
+    hub.babi_questions.cache_clear()
+    monkeypatch.setenv(hub.BABI_ENV, str(tmp_path))
+    assert get_task("babi_deduction").unavailable() is None
+    with pytest.raises(DataError, match="no en/qa15_basic-deduction_test.txt there"):
+        hub.babi_questions(15)
+    hub.babi_questions.cache_clear()
