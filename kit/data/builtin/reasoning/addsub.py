@@ -1,6 +1,6 @@
 """Add/Sub Word Problems (ours; AddSub-style, one step; arithmetic): "Tom had 12 marbles. He gave 5 of them to Sara.
-How many marbles does Tom have now?" -> ``7``. Numbers 2-60; answer kind ``number``. Distractors: the other
-operation's result (a sum for a difference and back), and the gold plus or minus 1."""
+How many marbles does Tom have now?" -> ``7``. Given numbers 2-80, answers 1-100; answer kind ``number``.
+Distractors: the other operation's result (a sum for a difference and back), and the gold plus or minus 1."""
 
 from __future__ import annotations
 
@@ -10,43 +10,11 @@ VERSION = "1"
 TASK = "p2_addsub"
 SOURCE = "builtin:addsub"
 THINGS = ("marbles", "apples", "stickers", "books", "shells", "pencils", "cards", "stamps", "coins", "cookies")
-PRONOUN = {
-    name: (
-        "She"
-        if name
-        in {
-            "Ann",
-            "Cara",
-            "Eva",
-            "Gina",
-            "Iris",
-            "Kira",
-            "Maya",
-            "Olga",
-            "Rosa",
-            "Tina",
-            "Vera",
-            "Yara",
-            "Alice",
-            "Chloe",
-            "Emily",
-            "Grace",
-            "Isla",
-            "Laura",
-            "Nora",
-            "Ruth",
-            "Sofia",
-            "Lucy",
-            "Mia",
-            "Zoe",
-            "Priya",
-            "Elena",
-            "Hana",
-        }
-        else "He"
-    )
-    for name in FIRST_NAMES
-}
+_WOMEN = frozenset((
+    "Ann", "Cara", "Eva", "Gina", "Iris", "Kira", "Maya", "Olga", "Rosa", "Tina", "Vera", "Yara", "Alice", "Chloe",
+    "Emily", "Grace", "Isla", "Laura", "Nora", "Ruth", "Sofia", "Lucy", "Mia", "Zoe", "Priya", "Elena", "Hana",
+))  # fmt: skip
+PRONOUN = {name: "She" if name in _WOMEN else "He" for name in FIRST_NAMES}  # clutrr reads genders from here too
 
 
 STORIES = (

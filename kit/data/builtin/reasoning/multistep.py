@@ -1,13 +1,15 @@
 """Multi-Step Arithmetic (ours; BIG-bench style; arithmetic): "What is (7 + 4) * 3 - 5?" -> ``28``. Two or three
-operations (+, -, *) on numbers 1-12 with parentheses; every intermediate result and the answer between 0 and 199;
-answer kind ``number``. Distractors: the value the same text has without its parentheses (a precedence slip) or,
-where that is the gold, the last operation's sign slipped; and the gold plus or minus 1 or 2."""
+operations (+, -, *) on numbers 1-12 with parentheses that change the result (version 2; in version 1 two items in
+three had parentheses that did not, as in "3 + (4 + 5)"); every intermediate result and the answer between 0 and
+199, the value without parentheses not negative; answer kind ``number``. Distractors: that value (the precedence
+slip), and one of the last operation's sign slipped or the gold plus or minus 1 or 2, preferring one with
+as many digits as the gold (the twin compares mean log-probs per token)."""
 
 from __future__ import annotations
 
 from kit.data.builtin.reasoning import Problem, distinct_wrong, functions, rng_for
 
-VERSION = "1"
+VERSION = "2"
 TASK = "p2_multistep"
 SOURCE = "builtin:multistep"
 _APPLY = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b}
@@ -42,24 +44,29 @@ def make(seed: int, i: int) -> Problem:
     while True:
         text, value, steps = _expression(rng)
         results = [int(s.rsplit("= ", 1)[1]) for s in steps]
-        # the text must say what the steps compute (Python's precedence is the usual one)
-        if all(0 <= r < LIMIT for r in results) and eval(text) == value:  # noqa: S307 - digits and + - * ( ) only
+        flat = eval(text.replace("(", "").replace(")", ""))  # noqa: S307 - digits and + - * only, built above
+        # the text must say what the steps compute (Python's precedence is the usual one), and its parentheses
+        # must matter, so that the precedence slip (never negative) is always a wrong answer
+        if all(0 <= r < LIMIT for r in results) and eval(text) == value != flat >= 0:  # noqa: S307 - as above
             break
-    flat = eval(text.replace("(", "").replace(")", ""))  # noqa: S307 - digits and + - * only, built above
     last_op = steps[-1].split()[1]
     slip = {"+": "-", "-": "+", "*": "+"}[last_op]
     left, right = steps[-1].split(" = ")[0].split(f" {last_op} ")
     slipped = _APPLY[slip](int(left), int(right))
-    near = [value + d for d in rng.sample((1, -1, 2, -2), 4)]
-    candidates = [flat, slipped, *near] if flat != value else [slipped, *near]
+    near = sorted([slipped, *(value + d for d in rng.sample((1, -1, 2, -2), 4))], key=_digits_off(value))
     gold = str(value)
     return Problem(
         question=f"What is {text}?",
         answer=gold,
         kind="number",
-        distractors=distinct_wrong([c for c in candidates if c >= 0], gold, "number", 2),
+        distractors=distinct_wrong([flat, *(c for c in near if c >= 0)], gold, "number", 2),
         why="; ".join(steps) + ".",
     )
+
+
+def _digits_off(value: int):
+    """A sort key: 0 for a number with as many digits as ``value``, else 1 (a stable sort keeps the rest's order)."""
+    return lambda x: int(len(str(x)) != len(str(value)))
 
 
 generate_train, generate_eval, generate_dense = functions(make, TASK, SOURCE, "multistep")
