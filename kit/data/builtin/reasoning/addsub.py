@@ -1,12 +1,13 @@
 """Add/Sub Word Problems (ours; AddSub-style, one step; arithmetic): "Tom had 12 marbles. He gave 5 of them to Sara.
 How many marbles does Tom have now?" -> ``7``. Given numbers 2-80, answers 1-100; answer kind ``number``.
-Distractors: the other operation's result (a sum for a difference and back), and the gold plus or minus 1."""
+Distractors: the other operation's result (a sum for a difference; for a sum, the difference of the larger and the
+smaller number, version 2: version 1 dropped a negative one, a quarter of the sums), and the gold plus or minus 1."""
 
 from __future__ import annotations
 
 from kit.data.builtin.reasoning import FIRST_NAMES, Problem, distinct_wrong, functions, rng_for
 
-VERSION = "1"
+VERSION = "2"
 TASK = "p2_addsub"
 SOURCE = "builtin:addsub"
 THINGS = ("marbles", "apples", "stickers", "books", "shells", "pencils", "cards", "stamps", "coins", "cookies")
@@ -36,7 +37,7 @@ def make(seed: int, i: int) -> Problem:
     if op == "-" and b >= a:
         a = a + b  # take away fewer than there are
     value = a + b if op == "+" else a - b
-    other = a - b if op == "+" else a + b
+    other = abs(a - b) if op == "+" else a + b
     gold = str(value)
     near = [value + d for d in rng.sample((1, -1), 2)] + [value + 2]
     return Problem(
