@@ -16,7 +16,7 @@ from kit.data.builtin import get_generator, split_of
 from kit.data.builtin.reasoning import first_letter
 from kit.eval.tasks import ABILITIES, get_task
 from kit.eval.tasks import short_answer as sa
-from kit.recipe import load_recipe
+from kit.recipe import RecipeError, load_recipe
 from tests.conftest import write_recipe
 
 SYMBOLIC = ("p2_first_letter", "p2_last_letter", "p2_reverse_list", "p2_coin_flip")
@@ -457,8 +457,20 @@ def test_task_module_states_its_domain_origin_name_chance_and_versions(task):
     assert module.load_items(5, 2) == gen.generate_eval(5, 2) and module.dense_items(5, 2) == gen.generate_dense(5, 2)
 
 
-def test_a_recipe_naming_every_task_with_dense_items_validates(tmp_path):
+RECIPE = """
+name: p2s
+model: {base: tiny-random-llama}
+data:
+  mixture:
+    - {source: "builtin:math", n: 8}
+"""
+
+
+def test_a_recipe_naming_every_task_with_dense_items_validates_and_a_misspelt_one_does_not(tmp_path):
     entries = ", ".join(f"{{task: {t}, n: 32, dense_n: 64}}" for t in TASKS)
-    text = f'name: p2s\nmodel: {{base: tiny-random-llama}}\ndata:\n  mixture:\n    - {{source: "builtin:math", n: 8}}\n'
-    recipe = load_recipe(write_recipe(tmp_path / "r.yaml", text + f"eval: {{tasks: [{entries}]}}\n"), profile="cpu")
+    recipe = load_recipe(write_recipe(tmp_path / "r.yaml", RECIPE + f"eval: {{tasks: [{entries}]}}\n"), profile="cpu")
     assert [(t.task, t.n, t.dense_n) for t in recipe.eval.tasks] == [(t, 32, 64) for t in TASKS]
+    typo = RECIPE + "eval: {tasks: [{task: p2_first_leter, n: 32, dense_n: 64}]}\n"
+    with pytest.raises(RecipeError) as err:
+        load_recipe(write_recipe(tmp_path / "typo.yaml", typo), profile="cpu")
+    assert "did you mean 'p2_first_letter'" in dict(err.value.problems)["eval.tasks.0.task"]

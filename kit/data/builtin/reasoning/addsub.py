@@ -1,7 +1,7 @@
 """Add/Sub Word Problems (ours; AddSub-style, one step; arithmetic): "Tom had 12 marbles. He gave 5 of them to Sara.
 How many marbles does Tom have now?" -> ``7``. Given numbers 2-80, answers 1-100; answer kind ``number``.
 Distractors: the other operation's result (a sum for a difference; for a sum, the difference of the larger and the
-smaller number, version 2: version 1 dropped a negative one, a quarter of the sums), and the gold plus or minus 1."""
+smaller number, version 2: version 1 dropped it when negative, about 3 sums in 10), and the gold plus or minus 1."""
 
 from __future__ import annotations
 
