@@ -130,3 +130,14 @@ def test_without_a_local_copy_or_the_hub_the_error_says_what_to_set(monkeypatch,
     with pytest.raises(DataError, match="no en/qa15_basic-deduction_test.txt there"):
         hub.babi_questions(15)
     hub.babi_questions.cache_clear()
+
+
+def test_a_download_that_is_not_the_pinned_file_is_refused_and_not_kept(isolated, monkeypatch):
+    import io
+
+    from kit.runs import kit_home
+
+    monkeypatch.setattr("urllib.request.urlopen", lambda url, timeout: io.BytesIO(b",id,story\n"))
+    with pytest.raises(DataError, match="not the file the kit pins"):
+        hub._github_file(hub.CLUTRR_REPO, hub.CLUTRR_REVISION, "gen_train23_test2to10/test.csv", hub.CLUTRR_SHA256)
+    assert not list((kit_home() / "downloads").rglob("test.csv"))

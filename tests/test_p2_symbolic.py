@@ -297,7 +297,7 @@ def test_coin_flipped_once_is_no_longer_heads_up(reply, right):
         ("Answer: 14", False),  # the precedence slip: 7 + 4 * 3 - 5
         ("Answer: 38", False),  # the last sign slipped
         ("Answer: twenty-eight", False),  # no digits: no number
-        ("Answer: 11 * 3 - 5 = 28", False),  # the first number on the line is the answer
+        ("Answer: 11 * 3 - 5 = 28", True),  # the number after the last "=" (short_answer 2)
     ],
 )
 def test_multistep_known_answer(reply, right):
@@ -354,10 +354,10 @@ PINNED = {
         ["fweo", "rylk"],
     ),
     "p2_reverse_list": (
-        "1",
+        "2",
         "Reverse the list: [jungle, umbrella, wallet, zebra, 12, candle].",
         "candle, 12, zebra, wallet, umbrella, jungle",
-        ["jungle, umbrella, wallet, zebra, 12, candle", "12, candle, zebra, wallet, umbrella, jungle"],
+        ["12, candle, zebra, wallet, umbrella, jungle", "candle, 12, wallet, zebra, umbrella, jungle"],
     ),
     "p2_coin_flip": (
         "1",

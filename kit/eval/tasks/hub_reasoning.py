@@ -13,7 +13,8 @@ fetches files and parses them itself (a local copy by environment variable comes
 - **CLUTRR** (Sinha et al. 2019; licence "unknown" on its dataset card): ``CLUTRR/v1``'s script reads CSVs from
   the GitHub repository ``kliang5/CLUTRR_huggingface_dataset``; the kit reads the config ``gen_train23_test2to10``
   (train on 2-3 hops, test on 2-10; our choice: P2 does not say which) ``test.csv`` (1,146 stories) at the pinned
-  commit ``CLUTRR_REVISION`` of that repository (checked: it is the repository's head, 2022-03-30).
+  commit ``CLUTRR_REVISION`` of that repository (checked: it is the repository's head, 2022-03-30), and the
+  file's sha256 is checked (``CLUTRR_SHA256``, computed from a clone of that commit).
   ``KIT_CLUTRR_DIR`` may name a folder holding ``gen_train23_test2to10/test.csv``. CLUTRR's ``query`` is a pair
   ``(A, B)`` and ``target_text`` is B's relation to A ("B is A's grandson"), which the question states.
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 import ast
 import csv
 import functools
+import hashlib
 import io
 import json
 import os
@@ -42,6 +44,7 @@ BABI_TEXT_FILES = {15: "en/qa15_basic-deduction_test.txt", 16: "en/qa16_basic-in
 CLUTRR_REPO = "kliang5/CLUTRR_huggingface_dataset"
 CLUTRR_CONFIG = "gen_train23_test2to10"
 CLUTRR_REVISION = "e5b496941e91abb7c319d2618a3ce96752bc4ab7"
+CLUTRR_SHA256 = "d49c7cbe4f575b48b279313e706ef43e127bfa85b0e860db94fdeb617aea07e9"  # of that commit's test.csv
 CLUTRR_ENV = "KIT_CLUTRR_DIR"
 CLUTRR_COLUMNS = ("id", "story", "query", "target_text", "genders")
 
@@ -164,10 +167,11 @@ def clutrr_stories() -> tuple[dict, ...]:
         if not path.is_file():
             raise DataError(f"{CLUTRR_ENV}={local}: no {name} there")
         return tuple(parse_clutrr_csv(path.read_text(encoding="utf-8"), str(path)))
-    return tuple(parse_clutrr_csv(_github_file(CLUTRR_REPO, CLUTRR_REVISION, name), f"{CLUTRR_REPO}@{name}"))
+    text = _github_file(CLUTRR_REPO, CLUTRR_REVISION, name, CLUTRR_SHA256)
+    return tuple(parse_clutrr_csv(text, f"{CLUTRR_REPO}@{name}"))
 
 
-def _github_file(repo: str, revision: str, name: str) -> str:
+def _github_file(repo: str, revision: str, name: str, sha256: str) -> str:
     from urllib.request import urlopen
 
     from kit.runs import kit_home
@@ -180,6 +184,9 @@ def _github_file(repo: str, revision: str, name: str) -> str:
                 data = response.read()
         except OSError as err:
             raise DataError(f"could not download {url} ({err}); set {CLUTRR_ENV} to a local copy") from err
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != sha256:
+            raise DataError(f"{url}: sha256 {digest}, expected {sha256}: not the file the kit pins; nothing was kept")
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_suffix(".tmp")
         tmp.write_bytes(data)

@@ -9,12 +9,12 @@ normalisations, and the multiple-choice twin of every item, scored by log-likeli
 - **Normalisation**, by the item's ``kind`` (its reference says which):
   - ``text``: Unicode NFKC, lower case, markdown emphasis and backticks dropped, surrounding quotes, brackets and
     punctuation stripped, inner whitespace collapsed to one space, a leading article (a, an, the) dropped.
-  - ``letters``: as ``text`` but keeping a leading "a", then every space, comma and quote removed (``"a b c"``
-    and ``"abc"`` match).
+  - ``letters``: as ``text`` but keeping a leading "a", then every space, comma, quote, hyphen and dot removed
+    (``"a b c"``, ``"A-B-C"``, ``"a.b.c."`` and ``"abc"`` match).
   - ``list``: brackets dropped, split on commas (else on whitespace), each element as ``text`` (articles kept);
     same elements in the same order.
-  - ``number``: numeric equality (``math_answer.numbers_equal``) of the first number in the answer, commas and
-    a leading ``$`` removed.
+  - ``number``: numeric equality (``math_answer.numbers_equal``) of the first number in the answer after its last
+    ``=`` (so ``11 * 3 - 5 = 28`` answers 28), commas and a leading ``$`` removed.
   - ``yesno``: the first word, ``yes`` or ``no``.
   - ``choice``: one of the item's ``options`` (names, colours, animals, kinship words): right when the answer is
     the gold as ``text``, or names the gold as a whole word (``the green book`` for ``green``) and no other option.
@@ -33,7 +33,7 @@ import unicodedata
 
 from kit.eval.tasks import math_answer
 
-VERSION = "1"
+VERSION = "2"  # 2: a number after the last "=", hyphens and dots dropped from letters
 PROSE_CLASSIFIER = "code_v1"
 INSTRUCTION = "Give the final answer on the last line, written as 'Answer: <answer>'."
 KINDS = ("text", "letters", "list", "number", "yesno", "choice")
@@ -65,11 +65,11 @@ def normalise(answer: str, kind: str) -> str | None:
     if kind in ("text", "choice"):
         return text
     if kind == "letters":
-        return re.sub(r"[\s,'\"]+", "", text)
+        return re.sub(r"[\s,'\".-]+", "", text)
     if kind == "list":
         return "|".join(_list_elements(answer))
     if kind == "number":
-        found = _NUMBER.search(answer)
+        found = _NUMBER.search(answer.rsplit("=", 1)[-1])
         return None if found is None else found.group(0).replace(",", "").replace("$", "")
     word = text.split(" ", 1)[0].strip(_EDGES) if text else ""
     return word if word in ("yes", "no") else None
