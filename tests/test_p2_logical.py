@@ -125,7 +125,7 @@ def solve_order(question: str) -> str:
     return fits[0][{"leftmost": 0, "in the middle": 1, "rightmost": 2}[asked]]
 
 
-STEP_OF = {word: path[0] for path, pair in clutrr.NAMED.items() if len(path) == 1 for word in pair}
+STEP_OF = {word: step for step in clutrr.STEPS for word in clutrr.WORDS[step]}
 FACT = (
     r"(?P<a>[A-Z]\w+)'s (?P<rel>[\w-]+) is (?P<b>[A-Z]\w+)\.",
     r"(?P<b>[A-Z]\w+) is (?P<a>[A-Z]\w+)'s (?P<rel>[\w-]+)\.",
@@ -169,27 +169,38 @@ def test_an_independent_solver_reading_the_story_finds_the_gold(task):
 @pytest.mark.parametrize(
     ("path", "female", "word"),
     [
-        (("up", "sib"), False, "uncle"),  # a mother's brother
-        (("up", "sib"), True, "aunt"),
-        (("sib", "down"), False, "nephew"),
-        (("sp", "up"), True, "mother-in-law"),
-        (("down", "sp"), False, "son-in-law"),
-        (("up", "up"), True, "grandmother"),
-        (("sp", "down", "down"), False, "grandson"),  # a wife's son's son
-        (("sib", "up", "up"), False, "grandfather"),  # a brother's father's father
-        (("up", "sp"), True, "mother"),  # a father's wife, as CLUTRR assumes
-        (("down", "sib", "sp"), True, "daughter-in-law"),  # a son's brother's wife
-        (("up", "down"), False, None),  # a parent's son may be oneself
-        (("up", "sib", "down"), False, None),  # a cousin: no word in CLUTRR's set
+        (("inv-child", "sibling"), False, "uncle"),  # a mother's brother
+        (("inv-child", "sibling"), True, "aunt"),
+        (("sibling", "child"), False, "nephew"),
+        (("SO", "inv-child"), True, "mother-in-law"),  # a husband's mother
+        (("child", "SO"), False, "son-in-law"),  # a daughter's husband
+        (("inv-child", "inv-child"), True, "grandmother"),
+        (("SO", "child", "child"), False, "grandson"),  # a wife's son's son
+        (("sibling", "inv-child", "inv-child"), False, "grandfather"),  # a brother's father's father
+        (("child", "sibling", "SO"), True, "daughter-in-law"),  # a son's brother's wife
+        (("inv-child", "child"), True, "sister"),  # a father's daughter: CLUTRR's rule (people are distinct)
+        (("inv-child", "child", "child"), False, "nephew"),  # a father's son's son
+        (("inv-child", "SO"), True, None),  # a father's wife: CLUTRR has no rule (she may be a stepmother)
+        (("SO", "sibling"), False, None),  # a wife's brother: CLUTRR's rules never make a sibling-in-law
+        (("child", "inv-child"), False, None),  # a son's mother: oneself or one's spouse
+        (("child", "inv-child", "sibling"), False, None),  # a son's uncle: a brother, or a brother-in-law
+        (("inv-child", "sibling", "child"), False, None),  # a cousin: no word in CLUTRR's set
     ],
 )
-def test_kinship_chains_compose_to_clutrrs_words(path, female, word):
+def test_kinship_chains_compose_by_clutrrs_rules_to_its_words(path, female, word):
     assert clutrr.name_of(path, female) == word
 
 
-def test_the_inverse_relation_is_a_clutrr_word_the_other_way_round():
-    assert clutrr.name_of(clutrr.inverse(("up", "sib")), True) == "niece"  # the uncle's view of his niece
-    assert clutrr.name_of(clutrr.inverse(("sp", "up")), False) == "son-in-law"
+def test_every_rule_names_clutrr_relations_and_the_golds_are_the_18_words_of_its_test_sets():
+    assert {r for pair in clutrr.COMPOSE for r in pair} | set(clutrr.COMPOSE.values()) <= set(clutrr.WORDS)
+    assert all(clutrr.INVERSE[clutrr.INVERSE[r]] == r for r in clutrr.WORDS)
+    golds = {clutrr.make(0, i).answer for i in range(600)}
+    # the target words of CLUTRR's gen_train23_test2to10 test.csv (1,146 stories), counted on the real file
+    assert golds == {
+        "nephew", "niece", "aunt", "uncle", "sister", "grandson", "brother", "father", "granddaughter", "mother",
+        "daughter", "grandmother", "grandfather", "son", "son-in-law", "mother-in-law", "father-in-law",
+        "daughter-in-law",
+    }  # fmt: skip
 
 
 def test_clutrr_stories_mix_two_and_three_hop_chains_and_its_distractors_are_never_the_gold():
@@ -198,6 +209,44 @@ def test_clutrr_stories_mix_two_and_three_hop_chains_and_its_distractors_are_nev
     for i in range(300):
         p = clutrr.make(0, i)
         assert p.answer not in p.distractors and len(set(p.distractors)) == 2
+        first = re.search(r"related to (\w+)\?", p.question).group(1)
+        back = clutrr.WORDS[clutrr.INVERSE[clutrr.reduce(_path_of(p))]][first in clutrr.WOMEN]
+        assert back == p.answer or p.distractors[0] == back  # the relation the other way round comes first
+
+
+def _path_of(problem) -> tuple[str, ...]:
+    steps = problem.why.split(", so")[0].split(", ")
+    return tuple(STEP_OF[s.rsplit("'s ", 1)[1]] for s in steps)
+
+
+def test_a_known_two_hop_chain_and_its_twin():
+    question = "Ann's brother is Bob. Bob's son is Carl. How is Carl related to Ann? Complete: Carl is Ann's ___."
+    assert solve_kinship(question) == "nephew"
+    item = sa.eval_item("k", "p2_clutrr", question, "nephew", "choice", clutrr.RELATIONS)
+    task = get_task("p2_clutrr")
+    assert task.score(item, "Bob is her brother and Carl his son.\nAnswer: nephew")["score"] == 1.0
+    assert task.score(item, "Answer: Ann's nephew")["score"] == 1.0
+    assert task.score(item, "Answer: uncle")["score"] == 0.0
+    assert task.score(item, "Answer: nephew or niece")["score"] == 0.0  # names another option too
+
+
+def test_babi_deduction_counts_the_plural_and_bAbI_style_questions():
+    task = get_task("p2_babi_deduction")
+    for item in task.load_items(60, 0):
+        gold, aliases = item["reference"]["answer"], item["reference"]["aliases"]
+        assert question_of(item).endswith(" afraid of?")  # bAbI's question, no format hint
+        plural = dict(aliases).get(gold, [gold])[0]
+        assert task.score(item, f"Answer: {plural}")["score"] == 1.0
+        assert task.score(item, f"They fear {plural}.\nAnswer: the {plural}.")["score"] == 1.0
+        for other in item["reference"]["options"]:
+            if other != gold:
+                assert task.score(item, f"Answer: {dict(aliases).get(other, [other])[0]}")["score"] == 0.0
+    item = sa.eval_item(
+        "d", "p2_babi_deduction", "Sheep are afraid of wolves. Gertrude is a sheep. What is Gertrude afraid of?",
+        "wolf", "choice", ["sheep", "wolf", "cat", "mouse"], {"wolf": ["wolves"], "cat": ["cats"], "mouse": ["mice"]},
+    )  # fmt: skip
+    replies = ("wolf", "wolves", "a wolf", "mice", "wolves or mice")
+    assert [task.score(item, f"Answer: {a}")["score"] for a in replies] == [1.0, 1.0, 1.0, 0.0, 0.0]
 
 
 def test_a_recipe_accepts_a_logical_task_with_its_twin(tmp_path):

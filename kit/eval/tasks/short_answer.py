@@ -18,6 +18,10 @@ normalisations, and the multiple-choice twin of every item, scored by log-likeli
   - ``yesno``: the first word, ``yes`` or ``no``.
   - ``choice``: one of the item's ``options`` (names, colours, animals, kinship words): right when the answer is
     the gold as ``text``, or names the gold as a whole word (``the green book`` for ``green``) and no other option.
+  - **Aliases** (optional, ``text`` and ``choice``): a reference may carry ``aliases``, other forms of an answer
+    that count as it (bAbI answers ``wolf`` where its stories say ``wolves``: both are right). An alias of the gold
+    is right wherever the gold is, an alias of another option counts as naming that option. Items without
+    aliases score exactly as before, so the version did not change; a task that adds them bumps its own.
 - **Prose**: each scored reply also records ``prose`` (1 when kit.data.classify's ``code_v1`` does not call it
   code), P2's "code-tuned models still reason in prose".
 - **Multiple-choice twin** (``dense_item``): the reply ``Answer: <gold>`` against ``Answer: <distractor>``
@@ -88,18 +92,26 @@ def _list_elements(answer: str) -> list[str]:
     return [e for e in (_text(p) for p in parts) if e]
 
 
-def matches(got: str, expected: str, kind: str, options: list[str] | None = None) -> bool:
+def matches(got: str, expected: str, kind: str, options: list[str] | None = None, aliases: dict | None = None) -> bool:
     """Whether an extracted answer equals the reference under the kind's normalisation (``options``: a choice
-    item's other possible answers, see the module docstring)."""
+    item's other possible answers; ``aliases``: answer -> its other accepted forms; see the module docstring)."""
     if kind == "number":
         return math_answer.numbers_equal(normalise(got, kind), normalise(str(expected), kind))
-    a, b = normalise(got, kind), normalise(str(expected), kind)
-    if a is not None and a == b:
+    a = normalise(got, kind)
+    golds = _forms(expected, kind, aliases)
+    if a is not None and a in golds:
         return True
-    if kind != "choice" or not a or not b:
+    golds.discard("")
+    if kind != "choice" or not a or not golds:
         return False
-    others = [o for o in (normalise(str(x), kind) for x in options or ()) if o and o != b]
-    return _names(a, b) and not any(_names(a, o) for o in others)
+    others = {o for x in options or () for o in _forms(x, kind, aliases) if o} - golds
+    return any(_names(a, g) for g in golds) and not any(_names(a, o) for o in others)
+
+
+def _forms(answer, kind: str, aliases: dict | None) -> set[str]:
+    """An answer and its aliases (``aliases[answer]``), normalised; forms without a canonical one are dropped."""
+    raw = [str(answer), *((aliases or {}).get(str(answer), ()))]
+    return {f for f in (normalise(r, kind) for r in raw) if f is not None}
 
 
 def _names(text: str, word: str) -> bool:
@@ -115,7 +127,7 @@ def score(item: dict, completion: str) -> dict:
     prose = is_prose(completion)
     if got is None:
         return {"score": 0.0, "extracted": None, "expected": expected, "reason": "no 'Answer:' line", "prose": prose}
-    right = matches(got, expected, kind, reference.get("options"))
+    right = matches(got, expected, kind, reference.get("options"), reference.get("aliases"))
     reason = None if right else "wrong answer"
     return {"score": float(right), "extracted": got, "expected": expected, "reason": reason, "prose": prose}
 
@@ -129,13 +141,26 @@ def is_prose(completion: str) -> float | None:
     return 0.0 if classify_text(completion, PROSE_CLASSIFIER) == "code" else 1.0
 
 
-def eval_item(item_id: str, task: str, question: str, answer: str, kind: str, options: list[str] | None = None) -> dict:
-    """An eval item (kit.data.schema) whose reference is ``{"answer", "kind"}`` (and ``options`` for a choice)."""
+def eval_item(
+    item_id: str,
+    task: str,
+    question: str,
+    answer: str,
+    kind: str,
+    options: list[str] | None = None,
+    aliases: dict[str, list[str]] | None = None,
+) -> dict:
+    """An eval item (kit.data.schema) whose reference is ``{"answer", "kind"}`` (and ``options`` for a choice,
+    ``aliases`` when given: answer -> its other accepted forms)."""
     if kind not in KINDS:
         raise ValueError(f"unknown answer kind {kind!r}; valid: {', '.join(KINDS)}")
     if (kind == "choice") != (options is not None):
         raise ValueError(f"{item_id}: a 'choice' item needs options, and only a choice item has them")
+    if aliases is not None and kind not in ("text", "choice"):
+        raise ValueError(f"{item_id}: only 'text' and 'choice' items take aliases, not {kind!r}")
     reference = {"answer": answer, "kind": kind} | ({"options": list(options)} if options is not None else {})
+    if aliases is not None:
+        reference["aliases"] = {str(k): [str(f) for f in v] for k, v in aliases.items()}
     return {
         "id": item_id,
         "task": task,
@@ -161,7 +186,7 @@ def dense_item(item: dict, distractors: list[str]) -> dict:
     gold, kind = str(reference["answer"]), reference["kind"]
     if len(distractors) < 1 or len(set(distractors)) != len(distractors):
         raise ValueError(f"{item['id']}: needs distinct distractors, got {distractors}")
-    right = [d for d in distractors if matches(d, gold, kind, reference.get("options"))]
+    right = [d for d in distractors if matches(d, gold, kind, reference.get("options"), reference.get("aliases"))]
     if right:
         raise ValueError(f"{item['id']}: distractor(s) {right} match the gold answer {gold!r} ({kind})")
     choices = split_changes(reply(gold), [reply(d) for d in distractors])

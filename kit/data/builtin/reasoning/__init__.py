@@ -27,6 +27,7 @@ class Problem:
     distractors: tuple[str, ...]  # wrong answers of the same form, for the multiple-choice twin
     why: str  # one line of reasoning, for a training reply
     options: tuple[str, ...] | None = None  # a "choice" item's possible answers (the gold among them)
+    aliases: tuple[tuple[str, tuple[str, ...]], ...] | None = None  # (answer, its other accepted forms) pairs
 
 
 def functions(make: Callable[[int, int], Problem], task: str, source: str, prefix: str):
@@ -68,7 +69,8 @@ def _keyed(problem: Problem) -> tuple[str, Problem]:
 
 def _item(item_id: str, task: str, p: Problem) -> dict:
     options = list(p.options) if p.options is not None else None
-    return short_answer.eval_item(item_id, task, p.question, p.answer, p.kind, options)
+    aliases = {answer: list(forms) for answer, forms in p.aliases} if p.aliases is not None else None
+    return short_answer.eval_item(item_id, task, p.question, p.answer, p.kind, options, aliases)
 
 
 def rng_for(name: str, seed: int, i: int) -> random.Random:

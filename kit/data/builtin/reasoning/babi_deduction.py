@@ -1,14 +1,16 @@
 """bAbI-Deductive (P2 names it; bAbI task 15 "basic deduction"; logical), in bAbI's own style: "Sheep are afraid of
 wolves. Gertrude is a sheep. Cats are afraid of mice. ... What is Gertrude afraid of?" -> ``wolf``. Four species,
-each afraid of another, and two to four named animals; bAbI answers with the singular, which the question asks
-for (ours: bAbI's questions do not say so). Answer kind ``choice`` over the story's animals; two distractors: other
-animals the story names."""
+each afraid of another, and two to four named animals. bAbI's data answers with the singular (``wolf``, where the
+story says ``wolves``; its paper's own example answers ``wolves``), so both count: the singular is the gold, the
+plural an alias (kit.eval.tasks.short_answer). Version 1 asked for the singular in the question instead, which
+bAbI's questions do not. Answer kind ``choice`` over the story's species; two distractors: other species the story
+names, in the singular like the gold."""
 
 from __future__ import annotations
 
 from kit.data.builtin.reasoning import FIRST_NAMES, Problem, functions, rng_for
 
-VERSION = "1"
+VERSION = "2"  # 2: singular or plural both right, bAbI's question as it is (1: "Answer ... in the singular.")
 TASK = "p2_babi_deduction"
 SOURCE = "builtin:babi_deduction"
 SPECIES = {  # singular -> plural
@@ -31,12 +33,13 @@ def make(seed: int, i: int) -> Problem:
     others = [s for s in species if s != gold]
     rng.shuffle(others)
     return Problem(
-        question=" ".join(facts) + f" What is {who} afraid of? Answer with one animal, in the singular.",
+        question=" ".join(facts) + f" What is {who} afraid of?",
         answer=gold,
         kind="choice",
         distractors=tuple(others[:2]),
         why=f"{who} is a {kinds[who]}, and {SPECIES[kinds[who]]} are afraid of {SPECIES[gold]}.",
         options=tuple(species),
+        aliases=tuple((s, (SPECIES[s],)) for s in species if SPECIES[s] != s),
     )
 
 
