@@ -21,7 +21,7 @@ _COLOUR = re.compile(r"^\w+ is (?!a |an )(\w+)\.?$")
 
 
 def unavailable() -> str | None:
-    return hub.unavailable_offline(hub.BABI_ENV)
+    return hub.babi_unavailable(TASK_NUMBER)
 
 
 def _items() -> list[tuple[dict, list[str]]]:

@@ -3,14 +3,20 @@
 Both are loading-script datasets on the Hugging Face hub that current ``datasets`` no longer runs, so the kit
 fetches files and parses them itself (a local copy by environment variable comes first, no network needed):
 
-- **bAbI** (Weston et al. 2015; CC BY 3.0): ``facebook/babi_qa``'s script downloads an archive whose URL is dead,
-  so the hub copy is ``Muennighoff/babi``'s ``babi_test.jsonl`` (records ``{"passage", "question", "answer",
-  "task"}``, the English 1k test sets of all 20 tasks) at the pinned commit ``BABI_REVISION``, through
-  ``huggingface_hub``. ``KIT_BABI_DIR`` may instead name an extracted ``tasks_1-20_v1-2`` folder of the publisher's
-  own archive: ``en/qa15_basic-deduction_test.txt`` in bAbI's text format (numbered lines, numbering restarting at
-  1 for a new story; a question line is ``N question<TAB>answer<TAB>supporting line numbers``). Each question is
-  one item: the story's statements before it, then the question.
-- **CLUTRR** (Sinha et al. 2019; licence "unknown" on its dataset card): ``CLUTRR/v1``'s script reads CSVs from
+- **bAbI** (Weston et al. 2015; CC BY 3.0): ``facebook/babi_qa`` holds only its loading script (``babi_qa.py``,
+  README, dummy data); the script downloads ``http://www.thespermwhale.com/jaseweston/babi/tasks_1-20_v1-2.tar.gz``
+  from outside the hub, a host that no longer serves it, so there is no archive on the hub to pin. The hub copy is
+  ``Muennighoff/babi``'s ``babi_test.jsonl`` (records ``{"passage", "question", "answer", "task"}``, one per
+  question with the story so far; built by its card's script from the archive's ``en-valid/qa{N}_test.txt``, the
+  1k English test questions, which ``en-valid`` shares with ``en``: it only carves a validation set out of train)
+  at ``BABI_REVISION``, the commit its dataset card names ("for the bAbI as used in Scaling Data-Constrained
+  Language Models use commit e332ae8..."), through ``huggingface_hub``. ``KIT_BABI_DIR`` may instead name an
+  extracted ``tasks_1-20_v1-2`` folder of the publisher's own archive: ``en/qa15_basic-deduction_test.txt`` in
+  bAbI's text format (numbered lines, numbering restarting at 1 for a new story; a question line is
+  ``N question<TAB>answer<TAB>supporting line numbers``). Each question is one item: the story's statements before
+  it, then the question.
+- **CLUTRR** (Sinha et al. 2019; licence "unknown" on the hub's dataset card, CC BY-NC 4.0 by the README of
+  facebookresearch/clutrr and the header of the loading script): ``CLUTRR/v1``'s script reads CSVs from
   the GitHub repository ``kliang5/CLUTRR_huggingface_dataset``; the kit reads the config ``gen_train23_test2to10``
   (train on 2-3 hops, test on 2-10; our choice: P2 does not say which) ``test.csv`` (1,146 stories) at the pinned
   commit ``CLUTRR_REVISION`` of that repository (checked: it is the repository's head, 2022-03-30), and the
@@ -38,7 +44,9 @@ from kit.data.schema import DataError
 
 BABI_REPO = "Muennighoff/babi"
 BABI_FILE = "babi_test.jsonl"
-BABI_REVISION = "1da25875bda08552be0dbb0ec4ee1d37c6f31667"  # the dataset's commit of 2024-10-14 (its history page)
+# The commit Muennighoff/babi's own dataset card names (read from two public copies of the card; the hub itself
+# cannot be reached from where this was written, so the download is the first check that it holds the file).
+BABI_REVISION = "e332ae8a626bb17178026dd14797abb9da31376e"
 BABI_ENV = "KIT_BABI_DIR"
 BABI_TEXT_FILES = {15: "en/qa15_basic-deduction_test.txt", 16: "en/qa16_basic-induction_test.txt"}
 CLUTRR_REPO = "kliang5/CLUTRR_huggingface_dataset"
@@ -171,12 +179,16 @@ def clutrr_stories() -> tuple[dict, ...]:
     return tuple(parse_clutrr_csv(text, f"{CLUTRR_REPO}@{name}"))
 
 
+def _clutrr_cache(name: str, repo: str = CLUTRR_REPO, revision: str = CLUTRR_REVISION) -> Path:
+    from kit.runs import kit_home
+
+    return kit_home() / "downloads" / repo.replace("/", "--") / revision / name
+
+
 def _github_file(repo: str, revision: str, name: str, sha256: str) -> str:
     from urllib.request import urlopen
 
-    from kit.runs import kit_home
-
-    cache = kit_home() / "downloads" / repo.replace("/", "--") / revision / name
+    cache = _clutrr_cache(name, repo, revision)
     if not cache.is_file():
         url = f"https://raw.githubusercontent.com/{repo}/{revision}/{name}"
         try:
@@ -194,11 +206,57 @@ def _github_file(repo: str, revision: str, name: str, sha256: str) -> str:
     return cache.read_text(encoding="utf-8")
 
 
-def unavailable_offline(env: str) -> str | None:
-    """Why a hub test set cannot load here: only when the hub is declared offline and no local copy is named."""
-    if os.environ.get(env) or not os.environ.get("HF_HUB_OFFLINE"):
+def babi_unavailable(task: int) -> str | None:
+    """Why bAbI task 15 or 16 cannot load here, None when it can: the local copy, else the cached or reachable hub."""
+    local = os.environ.get(BABI_ENV)
+    if local:
+        found = (Path(local) / BABI_TEXT_FILES[task]).is_file()
+        return None if found else f"{BABI_ENV}={local} has no {BABI_TEXT_FILES[task]} (an extracted tasks_1-20_v1-2)"
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return "reading bAbI from the hub needs huggingface_hub (pip install huggingface_hub), or set KIT_BABI_DIR"
+    cached = try_to_load_from_cache(BABI_REPO, BABI_FILE, revision=BABI_REVISION, repo_type="dataset")
+    if isinstance(cached, str):
         return None
-    return f"HF_HUB_OFFLINE is set and {env} names no local copy (see kit/eval/tasks/hub_reasoning.py)"
+    why = _offline() or _unreachable("https://huggingface.co")
+    return why and (
+        f"{why}, and {BABI_FILE} of {BABI_REPO}@{BABI_REVISION[:7]} is not cached: set {BABI_ENV} to an "
+        "extracted tasks_1-20_v1-2 folder of bAbI (see kit/eval/tasks/hub_reasoning.py)"
+    )
+
+
+def clutrr_unavailable() -> str | None:
+    """Why CLUTRR's test set cannot load here, None when it can: the local copy, else the cached or reachable file."""
+    name = f"{CLUTRR_CONFIG}/test.csv"
+    local = os.environ.get(CLUTRR_ENV)
+    if local:
+        return None if (Path(local) / name).is_file() else f"{CLUTRR_ENV}={local} has no {name}"
+    if _clutrr_cache(name).is_file():
+        return None
+    why = _offline() or _unreachable("https://raw.githubusercontent.com")
+    return why and (
+        f"{why}, and {name} of {CLUTRR_REPO}@{CLUTRR_REVISION[:7]} is not cached: set {CLUTRR_ENV} to a folder "
+        f"holding {name} (see kit/eval/tasks/hub_reasoning.py)"
+    )
+
+
+def _offline() -> str | None:
+    return "HF_HUB_OFFLINE is set" if os.environ.get("HF_HUB_OFFLINE") else None
+
+
+def _unreachable(url: str, timeout_s: float = 5.0) -> str | None:
+    """None when ``url`` answers within ``timeout_s``, else why not (any HTTP answer counts as reachable)."""
+    from urllib.error import HTTPError
+    from urllib.request import Request, urlopen
+
+    try:
+        with urlopen(Request(url, method="HEAD"), timeout=timeout_s):  # noqa: S310 - a fixed https URL
+            return None
+    except HTTPError:
+        return None
+    except OSError as err:
+        return f"{url} is unreachable ({type(err).__name__}: {err})"
 
 
 # --- items ----------------------------------------------------------------------------------------------------------
@@ -222,26 +280,28 @@ KIN_NEAR = {
     "parent-in-law": "parent", "child-in-law": "child", "sibling-in-law": "sibling",
 }  # fmt: skip
 KIN_WORDS = tuple(word for pair in KIN_PAIRS.values() for word in pair)
+# bAbI task 15's four species, plural or singular -> bAbI's answer (the singular)
 BABI_ANIMALS = {"mice": "mouse", "mouse": "mouse", "cats": "cat", "cat": "cat", "sheep": "sheep", "wolves": "wolf",
                 "wolf": "wolf"}  # fmt: skip
+BABI_PLURALS = {"mouse": ["mice"], "cat": ["cats"], "wolf": ["wolves"]}  # accepted beside bAbI's singular answers
 BABI_COLOURS = ("white", "green", "yellow", "gray")
 
 
-def kin_distractors(gold: str, head_gender: str) -> list[str]:
-    """Wrong relation words for a gold one: the relation seen from the head (by the head's gender), the other
-    gender, one generation off; then the rest of the vocabulary."""
+def kin_distractors(gold: str, key: str) -> list[str]:
+    """Wrong relation words of the gold's gender, best first: the relation the other way round (a grandson's
+    grandfather), one generation off (son), then the rest in an order fixed by ``key``; the other gender's words
+    last. Same gender, so a distractor is never ruled out by the asked person's name or pronoun alone."""
     group = next(g for g, pair in KIN_PAIRS.items() if gold in pair)
-    male = KIN_PAIRS[group].index(gold) == 0
-    inverse = KIN_PAIRS[KIN_INVERSE[group]][0 if head_gender == "male" else 1]
-    flipped = KIN_PAIRS[group][1 if male else 0]
-    near = KIN_PAIRS[KIN_NEAR[group]][0 if male else 1]
-    return [inverse, flipped, near, *KIN_WORDS]
+    side = KIN_PAIRS[group].index(gold)
+    same = [pair[side] for pair in KIN_PAIRS.values()]
+    first = [KIN_PAIRS[KIN_INVERSE[group]][side], KIN_PAIRS[KIN_NEAR[group]][side]]
+    rest = ordered_others(set(same) - set(first), gold, key)
+    other_gender = ordered_others([pair[1 - side] for pair in KIN_PAIRS.values()], gold, key)
+    return [w for w in dict.fromkeys([*first, *rest, *other_gender]) if w != gold]
 
 
 def ordered_others(options, gold: str, key: str) -> list[str]:
     """The options other than the gold in a fixed order that depends on the item (not on the options' order)."""
-    import hashlib
-
     others = sorted(set(options) - {gold})
     return sorted(others, key=lambda o: hashlib.sha256(f"{key}:{o}".encode()).hexdigest())
 
