@@ -165,3 +165,13 @@ def test_the_p2_recipe_loads_every_task_under_the_cpu_profile():
     recipe = load_recipe(REPO / "recipes" / "p2.yaml", profile="cpu")
     assert {t.task for t in recipe.eval.tasks} == {*TASKS, "builtin_math_easy"}
     assert len(recipe.runs()) == 4
+
+
+def test_the_gpu_profile_gives_a_7b_model_room_to_reason_and_the_cpu_one_the_tasks_budget(tmp_path):
+    from kit.eval.phase import eval_key
+
+    for profile, want in (("gpu", 256), ("cpu", 48)):
+        recipe = load_recipe(REPO / "recipes" / "p2.yaml", profile=profile)
+        spec = next(t for t in recipe.eval.tasks if t.task == "p2_first_letter")
+        settings, _ = eval_key(tmp_path, get_task(spec.task), spec, recipe)
+        assert settings["max_new_tokens"] == want, profile

@@ -83,7 +83,7 @@ def eval_key(export_dir: Path, task, spec, recipe: Recipe) -> tuple[dict, Path]:
         "n": spec.n,
         "seed": recipe.eval.seed,
         "n_ctx": recipe.eval.n_ctx_tokens,
-        "max_new_tokens": task.MAX_NEW_TOKENS,
+        "max_new_tokens": spec.max_new_tokens or task.MAX_NEW_TOKENS,
         "decoding": "greedy",
         "batch_size": recipe.eval.batch_size,
         "n_threads": env.n_threads(recipe.eval.n_threads),
@@ -111,7 +111,7 @@ def score_task(engine, cache, task, spec, settings: dict, seed: int, out: Path, 
         records = task.evaluate(engine, items, desc=desc)
     else:
         completions, generated = cached_chat_many(
-            engine, cache, [it["messages"] for it in items], task.MAX_NEW_TOKENS, desc
+            engine, cache, [it["messages"] for it in items], settings["max_new_tokens"], desc
         )
         records = [
             {"id": item["id"], "completion": completion, **task.score(item, completion)}

@@ -407,6 +407,9 @@ class EvalTaskSpec:
     optional: bool = False  # skip (logged, recorded) when the task says it cannot run here, e.g. no judge model
     # Teacher-forced items (gold vs distractors, kit.eval.dense) for a task that has them; None = none.
     dense_n: int | None = None
+    # The generation budget, where a profile's models need another than the task's MAX_NEW_TOKENS (a 7B model
+    # reasons before it answers; a 135M one's extra tokens are rambling); None = the task's.
+    max_new_tokens: int | None = None
 
     def problems(self) -> list[tuple[str, str]]:
         from kit.eval.tasks import TASKS
@@ -421,6 +424,8 @@ class EvalTaskSpec:
             )
         if self.n is not None and self.n < 1:
             out.append(("n", f"must be >= 1, got {self.n}"))
+        if self.max_new_tokens is not None and self.max_new_tokens < 1:
+            out.append(("max_new_tokens", f"must be >= 1 (or left out for the task's own), got {self.max_new_tokens}"))
         if self.dense_n is not None:
             if self.dense_n < 1:
                 out.append(("dense_n", f"must be >= 1 (or left out for no dense items), got {self.dense_n}"))
@@ -467,14 +472,18 @@ class Recipe:
     stages: tuple[Stage, ...] = ()  # a single multi-stage run (a grid fills this per run)
 
     def to_dict(self) -> dict:
-        """The recipe as plain data (what run keys and summaries are made of); a source's ``select: None`` is left
-        out, so adding the field changed no existing run id, recipe hash or summary."""
+        """The recipe as plain data (what run keys and summaries are made of); a source's ``select: None`` and an eval
+        task's ``max_new_tokens: None`` are left out, so adding those fields changed no existing run id, recipe hash
+        or summary."""
         out = dataclasses.asdict(self)
         entries = [*out["data"]["mixture"], *out["sources"].values()]
         entries += [entry for stage in out["stages"] for entry in stage["mixture"]]
         for entry in entries:
             if entry.get("select", "set") is None:
                 del entry["select"]
+        for task in out["eval"]["tasks"]:
+            if task.get("max_new_tokens", "set") is None:
+                del task["max_new_tokens"]
         return out
 
     def problems(self) -> list[tuple[str, str]]:
