@@ -33,7 +33,7 @@ def question_of(item: dict) -> str:
 @pytest.mark.parametrize("name", TASKS)
 def test_generator_is_deterministic_nested_and_disjoint(name):
     task = get_task(name)
-    gen = task.load_items.__globals__["generator"]
+    gen = task.generator
     small, large = gen.generate_eval(20, 3), gen.generate_eval(60, 3)
     assert small == gen.generate_eval(20, 3)
     assert large[:20] == small  # a smaller n is a prefix of a larger one

@@ -16,13 +16,4 @@ PAPER_NAME = "Reverse List"
 CHANCE = 1 / 3  # of the twin's dense_rank
 
 score = short_answer.score
-
-
-def load_items(n: int | None, seed: int) -> list[dict]:
-    """The first n eval items for ``seed`` (a smaller n is a prefix of a larger one)."""
-    return generator.generate_eval(DEFAULT_N if n is None else n, seed)
-
-
-def dense_items(n: int, seed: int) -> list[dict]:
-    """The first n eval items' multiple-choice twins."""
-    return generator.generate_dense(n, seed)
+load_items, dense_items = short_answer.generated(generator, DEFAULT_N)

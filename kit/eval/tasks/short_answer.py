@@ -191,3 +191,16 @@ def dense_item(item: dict, distractors: list[str]) -> dict:
         raise ValueError(f"{item['id']}: distractor(s) {right} match the gold answer {gold!r} ({kind})")
     choices = split_changes(reply(gold), [reply(d) for d in distractors])
     return {"id": item["id"], "messages": item["messages"], "choices": choices}
+
+
+def generated(generator, default_n: int):
+    """``(load_items, dense_items)`` of a task whose items come from a built-in generator (P2's eleven): the first n
+    eval items for a seed (n=None: ``default_n``; a smaller n is a prefix of a larger one), and their twins."""
+
+    def load_items(n: int | None, seed: int) -> list[dict]:
+        return generator.generate_eval(default_n if n is None else n, seed)
+
+    def dense_items(n: int, seed: int) -> list[dict]:
+        return generator.generate_dense(n, seed)
+
+    return load_items, dense_items
