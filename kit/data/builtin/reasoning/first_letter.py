@@ -37,14 +37,18 @@ def letters_problem(words: list[str], which: str) -> Problem:
     )
 
 
-def make(seed: int, i: int) -> Problem:
-    """Candidate i: redrawn (i, then i + 1000003 ...) until it has two distinct wrong answers."""
+def redraw(task: str, which: str, seed: int, i: int) -> Problem:
+    """Candidate i of ``task``: redrawn (i, then i + 1000003 ...) until it has two distinct wrong answers."""
     k = i
     while True:
-        p = letters_problem(pick_words(TASK, seed, k), "first")
+        p = letters_problem(pick_words(task, seed, k), which)
         if len(p.distractors) == 2:
             return p
         k += 1_000_003
+
+
+def make(seed: int, i: int) -> Problem:
+    return redraw(TASK, "first", seed, i)
 
 
 generate_train, generate_eval, generate_dense = functions(make, TASK, SOURCE, "first-letter")

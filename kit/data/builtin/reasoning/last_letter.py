@@ -5,7 +5,7 @@ and the last letters in another order."""
 from __future__ import annotations
 
 from kit.data.builtin.reasoning import Problem, functions
-from kit.data.builtin.reasoning.first_letter import letters_problem, pick_words
+from kit.data.builtin.reasoning.first_letter import redraw
 
 VERSION = "1"
 TASK = "p2_last_letter"
@@ -13,12 +13,7 @@ SOURCE = "builtin:last_letter"
 
 
 def make(seed: int, i: int) -> Problem:
-    k = i
-    while True:
-        p = letters_problem(pick_words(TASK, seed, k), "last")
-        if len(p.distractors) == 2:
-            return p
-        k += 1_000_003
+    return redraw(TASK, "last", seed, i)
 
 
 generate_train, generate_eval, generate_dense = functions(make, TASK, SOURCE, "last-letter")
