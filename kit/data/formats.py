@@ -17,7 +17,7 @@ from kit.data.schema import DataError, message_problem
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("gsm8k", "alpaca", "sharegpt", "chat")
+FORMATS = ("gsm8k", "alpaca", "sharegpt", "chat", "doit")
 KNOWN_HUB_FORMATS = {
     "openai/gsm8k": ("gsm8k", "main"),
     "sahil2801/CodeAlpaca-20k": ("alpaca", None),
@@ -126,7 +126,23 @@ def _from_chat(record: dict) -> tuple[list[dict], list[str]]:
     return record["messages"], []
 
 
-_CONVERTERS = {"gsm8k": _from_gsm8k, "alpaca": _from_alpaca, "sharegpt": _from_sharegpt, "chat": _from_chat}
+def _from_doit(record: dict) -> tuple[list[dict], list[str]]:
+    """P3's records (kit.data.doit): the whole conversation trains, the gold reply included."""
+    from kit.data import doit
+
+    why = doit.problem(record)
+    if why:
+        raise _Malformed(why)
+    return doit.to_messages(record), []
+
+
+_CONVERTERS = {
+    "gsm8k": _from_gsm8k,
+    "alpaca": _from_alpaca,
+    "sharegpt": _from_sharegpt,
+    "chat": _from_chat,
+    "doit": _from_doit,
+}
 
 
 def _check_format(fmt: str | None) -> None:
@@ -145,6 +161,7 @@ def _guess_format(record: object) -> str:
         ("gsm8k", {"question", "answer"}),
         ("alpaca", {"instruction", "output"}),
         ("sharegpt", {"conversations"}),
+        ("doit", {"messages", "question_format"}),
         ("chat", {"messages"}),
         ("mtbench", {"question_id", "turns"}),
     ):

@@ -28,6 +28,11 @@ GENERATORS = {
         "object_order", "multistep", "addsub", "compare",
     )
 }  # fmt: skip
+# P3's (DoIT's) abilities mirrored in English (kit/data/builtin/doit/): DoIT records, train and eval halves
+GENERATORS |= {
+    f"doit_{name}": f"kit.data.builtin.doit.{name}"
+    for name in ("reasoning", "understanding", "ethics", "math", "code", "creative_writing", "role_play", "ood")
+}
 
 
 def get_generator(name: str) -> ModuleType:
