@@ -51,7 +51,7 @@ def run_recipe(recipe: Recipe, results_dir: Path | None = None, planned: Planned
         "grid": None if planned is None else {"arm": planned.arm, "fraction": planned.fraction, "seed": planned.seed},
         "status": "ok",
         "scores": scores,
-        "skipped_tasks": [t.task for t in recipe.eval.tasks if t.task not in scores],
+        "skipped_tasks": [t.name for t in recipe.eval.tasks if t.name not in scores],
         "baseline_scores": baseline,
         "parity": {k: export["parity"].get(k) for k in ("passed", "matched", "near_ties", "total", "version")},
         "train": {k: v for k, v in metrics.items() if k != "loss_curve"},

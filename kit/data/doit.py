@@ -22,8 +22,12 @@ QUESTION_FORMATS = (0, 1)
 N_CHOICES = 3  # question_format 1: gold + a fine and a coarse distractor (the authors' evaluate/pred.py asserts 3)
 
 
-def problem(record: object) -> str | None:
-    """Why ``record`` is not a DoIT record, in a short repeatable phrase (counted by the format readers); None if fine."""
+def problem(record: object, *, scored: bool = True) -> str | None:
+    """Why ``record`` is not a DoIT record, in a short repeatable phrase (counted by the format readers); None if fine.
+
+    ``scored=False`` checks what training reads (the authors' trainer reads ``messages`` only, so a record without
+    ``type`` or ``question_format``, as a synthetic one may be, still trains); the other fields, when present, are
+    checked all the same."""
     if not isinstance(record, dict):
         return "record is not a JSON object"
     if "messages" not in record:
@@ -33,6 +37,8 @@ def problem(record: object) -> str | None:
         return bad.split(", got")[0].replace("message 0", "a message")
     if any(m["role"] == "system" for m in record["messages"]):
         return "a system message (DoIT's template has none)"
+    if not scored and "type" not in record and "question_format" not in record:
+        return None
     if not isinstance(record.get("type"), str) or not record["type"]:
         return "missing key 'type'"
     qf = record.get("question_format")

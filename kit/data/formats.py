@@ -130,7 +130,7 @@ def _from_doit(record: dict) -> tuple[list[dict], list[str]]:
     """P3's records (kit.data.doit): the whole conversation trains, the gold reply included."""
     from kit.data import doit
 
-    why = doit.problem(record)
+    why = doit.problem(record, scored=False)
     if why:
         raise _Malformed(why)
     return doit.to_messages(record), []
@@ -319,6 +319,24 @@ def load_hub(
     report = {"source": source_name, "format": fmt, "dataset": dataset_id, "config": config, "split": split}
     rows = _convert_all(records, fmt, source_name, report)
     _enforce(report, f"hub dataset {dataset_id!r} split {split!r}", fmt, records[0][1] if records else None)
+    return rows, report
+
+
+def load_hub_file(
+    dataset_id: str, pattern: str, revision: str | None, fmt: str, *, source_name: str
+) -> tuple[list[dict], dict]:
+    """Training rows from files of a hub dataset repository (kit.data.hubfile), read as local files in ``fmt``."""
+    from kit.data import hubfile
+
+    _check_format(fmt)
+    paths, where = hubfile.fetch(dataset_id, pattern, revision)
+    rows, reports = [], []
+    for path in paths:
+        part, report = read_local(path, fmt, source_name=source_name)  # ids without their own: "<file>:<line>"
+        rows += part
+        reports.append({k: report[k] for k in ("read", "kept", "rejected", "reasons")})
+    report = {"source": source_name, "format": fmt, "dataset": dataset_id, **where, "files_read": reports}
+    report.update(read=sum(r["read"] for r in reports), kept=len(rows))
     return rows, report
 
 

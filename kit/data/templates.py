@@ -42,10 +42,22 @@ _VICUNA = (
     "{% endif %}{% endfor %}{% if add_generation_prompt %}{{ ' ASSISTANT:' }}{% endif %}"
 )
 
+# P3's (DoIT's) template: each turn is a role marker, the content and an end-of-turn token; no system prompt, no
+# BOS (the authors' train_sft.py). DoIT adds <user>, <assistant> and <eot> as new special tokens and trains their
+# embeddings (full fine-tuning); LoRA trains no embedding rows, so here the role markers are plain text and the
+# end of a turn is the base model's own end-of-sequence token, which llama.cpp stops on and which the loss covers.
+_DOIT = (
+    "{% for message in messages %}{% if message['role'] == 'user' %}"
+    "{{ '<user>' + message['content'] | trim + eos_token }}"
+    "{% else %}{{ '<assistant>' }}{% generation %}{{ message['content'] | trim + eos_token }}{% endgeneration %}"
+    "{% endif %}{% endfor %}{% if add_generation_prompt %}{{ '<assistant>' }}{% endif %}"
+)
+
 TRAINING_TEMPLATES = {
     "smollm2": _chatml(_SMOLLM2_SYSTEM),  # ChatML with SmolLM2's own default system prompt
     "chatml": _chatml(None),
     "vicuna_v1.1": _VICUNA,
+    "doit": _DOIT,
 }
 
 

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from kit import env, runs
-from kit.eval.tasks import get_task
+from kit.eval.tasks import for_spec
 from kit.recipe import Recipe
 from kit.runs import RunError
 
@@ -30,15 +30,15 @@ def _eval_phase(export_dir: Path, gguf: Path, recipe: Recipe, label: str) -> dic
 
     scores, todo = {}, []
     for spec in recipe.eval.tasks:
-        task = get_task(spec.task)
+        task = for_spec(spec)
         why = spec.optional and getattr(task, "unavailable", lambda: None)()
         if why:
-            log.warning("skipping optional task %s: %s", spec.task, why)
+            log.warning("skipping optional task %s: %s", spec.name, why)
             continue
         settings, out = eval_key(export_dir, task, spec, recipe)
         dense = dense_plan(export_dir, task, spec, recipe)
         if _all_cached(out, dense):
-            scores[spec.task] = with_dense(runs.read_done(out), dense and runs.read_done(dense[1]))
+            scores[spec.name] = with_dense(runs.read_done(out), dense and runs.read_done(dense[1]))
         else:
             todo.append((spec, task, settings, out, dense))
     if todo:
@@ -69,7 +69,7 @@ def _eval_phase(export_dir: Path, gguf: Path, recipe: Recipe, label: str) -> dic
                             if _has_metrics(dense_out)
                             else dense_task(engine, task, spec, dense_settings, dense_out, label)
                         )
-                    scores[spec.task] = with_dense(result, dense_result)
+                    scores[spec.name] = with_dense(result, dense_result)
         finally:
             cache.close()
     return scores
@@ -78,7 +78,7 @@ def _eval_phase(export_dir: Path, gguf: Path, recipe: Recipe, label: str) -> dic
 def eval_key(export_dir: Path, task, spec, recipe: Recipe) -> tuple[dict, Path]:
     """What decides a task's generation score on one GGUF, and the folder it is cached in (the plan asks too)."""
     settings = {
-        "task": spec.task,
+        "task": spec.name,
         "version": task.VERSION,
         "n": spec.n,
         "seed": recipe.eval.seed,
@@ -90,12 +90,12 @@ def eval_key(export_dir: Path, task, spec, recipe: Recipe) -> tuple[dict, Path]:
         "results_format": RESULTS_FORMAT,
         **getattr(task, "cache_identity", dict)(),  # e.g. which judge model graded
     }
-    return settings, runs.eval_dir(export_dir, spec.task, settings)
+    return settings, runs.eval_dir(export_dir, spec.name, settings)
 
 
 def eval_done(export_dir: Path, spec, recipe: Recipe) -> bool:
     """Whether every pass a task spec asks for (generation, dense) is cached for this export."""
-    task = get_task(spec.task)
+    task = for_spec(spec)
     _, out = eval_key(export_dir, task, spec, recipe)
     return _all_cached(out, dense_plan(export_dir, task, spec, recipe))
 
@@ -105,9 +105,11 @@ def score_task(engine, cache, task, spec, settings: dict, seed: int, out: Path, 
 
     started = time.perf_counter()
     items = task.load_items(spec.n, seed)
-    desc = f"{spec.task} [{label}]"
+    desc = f"{spec.name} [{label}]"
     generated = None
-    if hasattr(task, "evaluate"):  # tasks that need more than one generation per item (multi-turn, a judge)
+    if hasattr(task, "evaluate_items"):  # tasks that score some items without generating (P3's distractors)
+        records, generated = task.evaluate_items(engine, cache, items, settings["max_new_tokens"], desc)
+    elif hasattr(task, "evaluate"):  # tasks that need more than one generation per item (multi-turn, a judge)
         records = task.evaluate(engine, items, desc=desc)
     else:
         completions, generated = cached_chat_many(
@@ -119,7 +121,7 @@ def score_task(engine, cache, task, spec, settings: dict, seed: int, out: Path, 
         ]
     scored = [r["score"] for r in records if r["score"] is not None]  # None: e.g. a judgment without a rating
     if not scored:
-        raise RunError(f"{spec.task}: none of the {len(records)} items could be scored (see the task's records)")
+        raise RunError(f"{spec.name}: none of the {len(records)} items could be scored (see the task's records)")
     result = {
         "seconds": round(time.perf_counter() - started, 2),
         **settings,
@@ -133,7 +135,7 @@ def score_task(engine, cache, task, spec, settings: dict, seed: int, out: Path, 
     with runs.staging(out) as tmp:
         runs.write_jsonl(tmp / runs.ITEMS, records)
         runs.mark_done(tmp, result)
-    log.info("%s [%s]: %.3f on %d items", spec.task, label, result["score"], len(records))
+    log.info("%s [%s]: %.3f on %d items", spec.name, label, result["score"], len(records))
     return result
 
 
@@ -169,9 +171,10 @@ def metric(per_item: dict[str, float], kind: str, scale: str, version: str) -> d
 
 
 def generation_metrics(records: list[dict], version: str) -> dict:
-    """``accuracy`` (the task's per-item score) and, when the task reports them, ``assert_frac`` and ``prose``."""
+    """``accuracy`` (the task's per-item score) and, when the task reports them, ``assert_frac``, ``prose`` and
+    ``chance`` (what guessing scores on the item: P3 reports it beside every ability)."""
     out = {}
-    for name, key in (("accuracy", "score"), ("assert_frac", "assert_frac"), ("prose", "prose")):
+    for name, key in (("accuracy", "score"), ("assert_frac", "assert_frac"), ("prose", "prose"), ("chance", "chance")):
         per_item = {r["id"]: float(r[key]) for r in records if r.get(key) is not None}
         if per_item:
             out[name] = metric(per_item, "generation", "unit", version)
@@ -187,7 +190,7 @@ def dense_plan(export_dir: Path, task, spec, recipe: Recipe) -> tuple[dict, Path
     from kit.eval.engine import ENGINE_VERSION, SCORING_VERSION
 
     settings = {
-        "task": spec.task,
+        "task": spec.name,
         "dense_version": f"{dense.VERSION}-{task.DENSE_VERSION}",
         "dense_n": n,
         "seed": recipe.eval.seed,
@@ -198,7 +201,7 @@ def dense_plan(export_dir: Path, task, spec, recipe: Recipe) -> tuple[dict, Path
         "n_threads": env.n_threads(recipe.eval.n_threads),
         "results_format": RESULTS_FORMAT,
     }
-    return settings, runs.dense_dir(export_dir, spec.task, settings)
+    return settings, runs.dense_dir(export_dir, spec.name, settings)
 
 
 def dense_task(engine, task, spec, settings: dict, out: Path, label: str) -> dict:
@@ -208,8 +211,8 @@ def dense_task(engine, task, spec, settings: dict, out: Path, label: str) -> dic
     started = time.perf_counter()
     items = task.dense_items(settings["dense_n"], settings["seed"])
     if not items:
-        raise RunError(f"{spec.task}: dense_items returned no items")
-    records = score_dense(engine, items, desc=f"{spec.task} dense [{label}]")
+        raise RunError(f"{spec.name}: dense_items returned no items")
+    records = score_dense(engine, items, desc=f"{spec.name} dense [{label}]")
     version = settings["dense_version"]
     result = {
         **settings,
@@ -226,7 +229,7 @@ def dense_task(engine, task, spec, settings: dict, out: Path, label: str) -> dic
         runs.mark_done(tmp, result)
     log.info(
         "%s dense [%s]: rank %.3f, gold log p %.3f on %d items",
-        spec.task,
+        spec.name,
         label,
         result["metrics"]["dense_rank"]["score"],
         result["metrics"]["gold_logprob"]["score"],

@@ -53,7 +53,7 @@ def concrete(recipe: Recipe, arm: ArmSpec, fraction: float | None) -> Recipe:
     """One arm at one fraction as a plain recipe: its stages' mixtures drawn from the grid's sources."""
     stages = [st.resolve(recipe.sources, fraction) for st in arm.stage_specs()]
     wanted = recipe.grid.tasks_of(arm)
-    tasks = tuple(t for t in recipe.eval.tasks if t.task in wanted)
+    tasks = tuple(t for t in recipe.eval.tasks if t.name in wanted)
     eval_spec = dataclasses.replace(recipe.eval, tasks=tasks)
     if len(stages) == 1 and stages[0].replay_stage is None and stages[0].epochs is None:
         # one plain stage: a run like any single-stage recipe (and the same run id as one)

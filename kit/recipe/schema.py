@@ -30,7 +30,7 @@ QUANT_TYPES = ("F16", "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q4_0")
 @dataclass(frozen=True)
 class ModelSpec:
     base: str = "smollm2-135m"  # a kit alias (kit.models.ALIASES), a hub id, or a local folder
-    chat_template: Literal["smollm2", "chatml", "vicuna_v1.1"] = "smollm2"
+    chat_template: Literal["smollm2", "chatml", "vicuna_v1.1", "doit"] = "smollm2"
     max_seq_len_tokens: int = 512
 
     def problems(self) -> list[tuple[str, str]]:
@@ -105,6 +105,11 @@ class SourceSpec:
     # Only the rows a classifier labels so (P2's code / everything else); None: every row. Left out of the recipe's
     # dict when None (Recipe.to_dict), so the runs of recipes written before it existed keep their ids.
     select: SelectSpec | None = None
+    # hf only: one file of the dataset repository (a glob matches several), read with ``format:`` through
+    # huggingface_hub instead of ``datasets`` (P3's DoIT repository is not a loadable dataset), at ``revision:`` (a
+    # commit; it enters the run key). Both left out of the recipe's dict when None, as select is.
+    file: str | None = None
+    revision: str | None = None
 
     @property
     def kind(self) -> str:
@@ -146,6 +151,12 @@ class SourceSpec:
             out.append(("pool_n", "a built-in generator has no natural size: give 'pool_n:' with 'fraction:'"))
         if self.pool_n is not None and self.pool_n < 1:
             out.append(("pool_n", f"must be >= 1, got {self.pool_n}"))
+        if self.file is not None and self.kind != "hf":
+            out.append(("file", "'file:' names a file of a hub dataset repository: it needs an 'hf:' source"))
+        if self.file is not None and self.format is None:
+            out.append(("format", "a hub file needs 'format:' (the kit cannot guess a single file's layout)"))
+        if self.revision is not None and self.kind != "hf":
+            out.append(("revision", "'revision:' pins a hub repository: it needs an 'hf:' source"))
         if self.kind == "local" and self.format is None:
             out.append(("format", "a local file needs 'format:' (gsm8k | alpaca | sharegpt | chat)"))
         return out + self._name_problems()
@@ -171,7 +182,7 @@ class SourceSpec:
                     f"unknown format {self.format!r}{did_you_mean(self.format, FORMATS)}; valid: {', '.join(FORMATS)}",
                 )
             )
-        if self.kind == "hf" and self.format is None and self.target not in KNOWN_HUB_FORMATS:
+        if self.kind == "hf" and self.format is None and self.file is None and self.target not in KNOWN_HUB_FORMATS:
             out.append(
                 ("format", f"the kit does not know {self.target!r}'s layout: give 'format:' ({', '.join(FORMATS)})")
             )
@@ -353,6 +364,9 @@ class TrainSpec:
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     epochs: float = 1.0
     max_steps: int | None = None  # when set, overrides epochs
+    # A floor on optimizer steps (P3 trains its smallest sets for more epochs: 25/20/18 instead of 15); None = none.
+    # Left out of the recipe's dict when None, so existing run ids are unchanged.
+    min_steps: int | None = None
     batch_size: int = 4
     grad_accum_steps: int = 1
     learning_rate: float = 2e-4
@@ -371,6 +385,8 @@ class TrainSpec:
 
     def problems(self) -> list[tuple[str, str]]:
         out = _positive(self, "epochs", "batch_size", "grad_accum_steps", "learning_rate")
+        if self.min_steps is not None and self.min_steps < 1:
+            out.append(("min_steps", f"must be >= 1 (or left out for no floor), got {self.min_steps}"))
         if self.max_steps is not None and self.max_steps < 1:
             out.append(("max_steps", f"must be >= 1 (or left out to use epochs), got {self.max_steps}"))
         if not 0 <= self.warmup_ratio < 1:
@@ -410,11 +426,35 @@ class EvalTaskSpec:
     # The generation budget, where a profile's models need another than the task's MAX_NEW_TOKENS (a 7B model
     # reasons before it answers; a 135M one's extra tokens are rambling); None = the task's.
     max_new_tokens: int | None = None
+    # For a task module that serves several files (P3's doit: one per ability): which one, and which split
+    # (None = the task's default). Left out of the recipe's dict when None.
+    subset: str | None = None
+    split: str | None = None
+
+    @property
+    def name(self) -> str:
+        """What results and reports call this task: ``doit:code`` for a subset, ``doit:code@valid`` for another split."""
+        return self.task + (f":{self.subset}" if self.subset else "") + (f"@{self.split}" if self.split else "")
 
     def problems(self) -> list[tuple[str, str]]:
         from kit.eval.tasks import TASKS
 
         out = []
+        if self.task in TASKS and (self.subset is not None or self.split is not None):
+            module = _task_module(self.task)
+            subsets = getattr(module, "SUBSETS", None)
+            if subsets is None:
+                out.append(("subset", f"task {self.task!r} has one item set: leave 'subset:' and 'split:' out"))
+            elif self.subset not in subsets:
+                out.append(
+                    (
+                        "subset",
+                        f"task {self.task!r} has no subset {self.subset!r}{did_you_mean(str(self.subset), subsets)}; "
+                        f"valid: {', '.join(subsets)}",
+                    )
+                )
+            if self.split is not None and subsets is not None and self.split not in module.SPLITS:
+                out.append(("split", f"task {self.task!r} has splits {', '.join(module.SPLITS)}, not {self.split!r}"))
         if self.task not in TASKS:
             out.append(
                 (
@@ -434,6 +474,13 @@ class EvalTaskSpec:
                     ("dense_n", f"task {self.task!r} has no dense (gold vs distractor) items; leave dense_n out")
                 )
         return out
+
+
+def _drop_unset(d: dict, *keys: str) -> None:
+    """Remove ``keys`` whose value is None: fields added after runs existed, kept out of their keys until set."""
+    for key in keys:
+        if key in d and d[key] is None:
+            del d[key]
 
 
 def _task_module(name: str):
@@ -472,18 +519,17 @@ class Recipe:
     stages: tuple[Stage, ...] = ()  # a single multi-stage run (a grid fills this per run)
 
     def to_dict(self) -> dict:
-        """The recipe as plain data (what run keys and summaries are made of); a source's ``select: None`` and an eval
-        task's ``max_new_tokens: None`` are left out, so adding those fields changed no existing run id, recipe hash
-        or summary."""
+        """The recipe as plain data (what run keys and summaries are made of); fields added after runs existed are
+        left out while None (a source's select/file/revision, an eval task's max_new_tokens/subset/split, train's
+        min_steps), so adding them changed no existing run id, recipe hash or summary."""
         out = dataclasses.asdict(self)
         entries = [*out["data"]["mixture"], *out["sources"].values()]
         entries += [entry for stage in out["stages"] for entry in stage["mixture"]]
         for entry in entries:
-            if entry.get("select", "set") is None:
-                del entry["select"]
+            _drop_unset(entry, "select", "file", "revision")
         for task in out["eval"]["tasks"]:
-            if task.get("max_new_tokens", "set") is None:
-                del task["max_new_tokens"]
+            _drop_unset(task, "max_new_tokens", "subset", "split")
+        _drop_unset(out["train"], "min_steps")
         return out
 
     def problems(self) -> list[tuple[str, str]]:
@@ -499,7 +545,7 @@ class Recipe:
             for name, pool in self.sources.items()
             if not pool.is_pool
         ]
-        tasks = {t.task for t in self.eval.tasks}
+        tasks = {t.name for t in self.eval.tasks}
         for i, arm in enumerate(self.grid.arms):
             used = [s for st in arm.stage_specs() for s in st.sources]
             out += [

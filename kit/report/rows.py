@@ -43,19 +43,31 @@ ARMS = ("math", "code", "general", "mixed", "base")  # RQ1/RQ2's, and any recipe
 RQ3_ARMS = ("setup1", "setup2", "setup3")  # recipes/rq3.yaml: which source k scales (see reference.RQ3_SETUPS)
 RQ4_STRATEGIES = ("math_only", "code_only", "general_only", "multi_task", "sequential", "mixed_sequential")
 P2_ARMS = ("code_0", "code_25", "code_50", "code_100")  # recipes/p2.yaml: the share of code in the training data
+P3_ARMS = ("curated", "synthetic")  # recipes/p3.yaml: every ability's curated data, or generic (synthetic) data
 # The arms a recipe's rows may name: a typo in an arm must fail here, not drop a line from a table.
-RECIPE_ARMS = {"rq3": RQ3_ARMS + ("base",), "rq4": RQ4_STRATEGIES + ("dmt", "base"), "p2": P2_ARMS + ("base",)}
+RECIPE_ARMS = {
+    "rq3": RQ3_ARMS + ("base",),
+    "rq4": RQ4_STRATEGIES + ("dmt", "base"),
+    "p2": P2_ARMS + ("base",),
+    "p3": P3_ARMS + ("base",),
+}
 # Arms trained once, not per grid fraction: their rows carry fraction None (rq4's dmt sweeps k, so it has one).
 UNSWEPT_ARMS = {"rq4": RQ4_STRATEGIES, "p2": P2_ARMS}
 ABILITIES = ("math", "code", "general")  # P1's
 P2_DOMAINS = ("symbolic", "logical", "arithmetic")  # P2's reasoning domains
 # What a row's ability may be (kit.eval.tasks.ABILITIES says which one a task measures).
-ALL_ABILITIES = ABILITIES + P2_DOMAINS
+# P3's (DoIT's) abilities: its ten, and "ood" for the held-out subjects (C-Eval's three, or the mirrors' family)
+P3_ABILITIES = (
+    "code", "biology", "history", "understanding", "reasoning", "ethics", "role_play", "creative_writing", "chinese",
+    "math", "ood",
+)  # fmt: skip
+ALL_ABILITIES = tuple(dict.fromkeys(ABILITIES + P2_DOMAINS + P3_ABILITIES))
 STATUSES = ("ok", "failed")
 PROFILES = ("cpu", "gpu")
 SCALES = ("unit", "logprob")
 # What scorers write: prose is 1 when a generated answer is not code (P2: code-tuned models still reason in prose).
-METRICS = ("accuracy", "assert_frac", "dense_rank", "gold_logprob", "prose")
+# chance: what guessing scores on the same items (P3 reports it beside every ability).
+METRICS = ("accuracy", "assert_frac", "dense_rank", "gold_logprob", "prose", "chance")
 
 
 class ResultRow(TypedDict):

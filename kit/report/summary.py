@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from kit import runs
-from kit.eval.tasks import ABILITIES
+from kit.eval import tasks as eval_tasks
 from kit.recipe import PlannedRun
 
 
@@ -95,7 +95,7 @@ def failed_summary(planned: PlannedRun, exc: BaseException) -> FailedSummary:
         "error": f"{type(exc).__name__}: {exc}",
         "traceback": traceback.format_exc(limit=8),
         "profile": planned.recipe.profile,
-        "tasks": [t.task for t in planned.recipe.eval.tasks],
+        "tasks": [t.name for t in planned.recipe.eval.tasks],
         "examples": stage_examples(planned.recipe)[-1],
     }
 
@@ -165,7 +165,7 @@ def _task_rows(common: dict, task: str, result: dict) -> list[dict]:
 
 
 def ability_of(task: str) -> str:
-    return ABILITIES[task]
+    return eval_tasks.ability_of(task)
 
 
 def stored_rows(recipe_name: str, results_dir: Path | None = None) -> list[dict]:

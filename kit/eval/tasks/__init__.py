@@ -9,6 +9,9 @@
 
 A task that needs more than one generation per item (multi-turn, an LLM judge) defines instead
 ``evaluate(engine, items, desc) -> list[dict]``, one record per item with ``id`` and ``score``.
+A module that serves several item files (P3's ``doit``: one per ability) defines ``SUBSETS`` and ``SPLITS``, and
+its ``load_items``/``dense_items`` take ``subset=`` and ``split=`` keywords; a recipe names them (``subset:``,
+``split:``) and ``for_spec`` binds them.
 Optional hooks: ``unavailable() -> str | None`` (why it cannot run here; recipes may mark such a
 task ``optional``) and ``cache_identity() -> dict`` (more that decides a cached result, e.g. the judge).
 """
@@ -29,6 +32,7 @@ TASKS = {
     "humaneval": "kit.eval.tasks.humaneval",
     "mtbench": "kit.eval.tasks.mtbench",
 } | {name: f"kit.eval.tasks.{name}" for name in (
+    "doit", "doit_mirror",  # P3's ability files (subset: the ability): the authors' test sets, our English mirrors
     "p2_first_letter", "p2_last_letter", "p2_reverse_list", "p2_coin_flip",  # P2's symbolic domain
     "p2_clutrr", "p2_babi_deduction", "p2_babi_induction", "p2_object_order",  # logical
     "p2_multistep", "p2_addsub", "p2_compare",  # arithmetic (with GSM8K, or builtin_math_easy on the cpu profile)
@@ -54,6 +58,50 @@ ABILITIES = {
 }
 
 
+def ability_of(name: str) -> str:
+    """The ability a task measures; for a subset (``doit:code@valid``) its subset, the held-out ones as ``ood``."""
+    task, _, rest = name.partition(":")
+    if not rest:
+        return ABILITIES[name]
+    subset = rest.split("@", 1)[0]
+    return "ood" if subset == "ood" or subset.startswith("ceval_") else subset
+
+
 def get_task(name: str) -> ModuleType:
     """The task module called ``name``; an unknown name lists the valid ones."""
     return load(name, TASKS, "eval task")
+
+
+class Bound:
+    """A task module bound to one subset and split: the plain task interface, those two passed as keywords."""
+
+    def __init__(self, module: ModuleType, subset: str | None, split: str | None):
+        self.module, self.subset, self.split = module, subset, split
+
+    def __getattr__(self, name: str):
+        return getattr(self.module, name)
+
+    def _where(self) -> dict:
+        return {"subset": self.subset, "split": self.split or self.module.SPLITS[0]}
+
+    def load_items(self, n: int | None, seed: int) -> list[dict]:
+        return self.module.load_items(n, seed, **self._where())
+
+    def dense_items(self, n: int | None, seed: int) -> list[dict]:
+        return self.module.dense_items(n, seed, **self._where())
+
+    def cache_identity(self) -> dict:
+        own = getattr(self.module, "cache_identity", None)
+        if own is None:
+            return {}
+        import inspect
+
+        return own(subset=self.subset) if "subset" in inspect.signature(own).parameters else own()
+
+
+def for_spec(spec) -> ModuleType | Bound:
+    """The task an eval spec names, bound to its subset and split when it gives them."""
+    module = get_task(spec.task)
+    if getattr(spec, "subset", None) is None and getattr(spec, "split", None) is None:
+        return module
+    return Bound(module, spec.subset, spec.split)
