@@ -89,7 +89,10 @@ def test_source_checks_name_what_a_hub_file_needs():
     from kit.recipe.schema import SourceSpec
 
     no_format = SourceSpec(source=f"hf:{task.REPO}", file="curated/1000/code_1000.json")
-    assert ("format", "a hub file needs 'format:' (the kit cannot guess a single file's layout)") in no_format.problems()
+    assert (
+        "format",
+        "a hub file needs 'format:' (the kit cannot guess a single file's layout)",
+    ) in no_format.problems()
     local = SourceSpec(source="local:x.json", format="doit", file="a.json", revision="abc")
     fields = [f for f, _ in local.problems()]
     assert "file" in fields and "revision" in fields

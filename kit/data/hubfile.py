@@ -28,7 +28,9 @@ def fetch(repo: str, pattern: str, revision: str | None) -> tuple[list[Path], di
                 f"{ENV_CLONES}={clones} has no clone of {repo!r} (expected the folder {root}); clone it there or "
                 f"unset {ENV_CLONES} to download from the hub"
             )
-        paths = sorted(p for p in root.rglob("*") if p.is_file() and fnmatch.fnmatch(p.relative_to(root).as_posix(), pattern))
+        paths = sorted(
+            p for p in root.rglob("*") if p.is_file() and fnmatch.fnmatch(p.relative_to(root).as_posix(), pattern)
+        )
         if not paths:
             raise DataError(f"no file matching {pattern!r} in the local clone {root}")
         return paths, {"repo": repo, "files": [p.relative_to(root).as_posix() for p in paths], "from": str(root)}

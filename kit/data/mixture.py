@@ -38,9 +38,7 @@ def load_pool(entry, seed: int) -> tuple[list[dict], dict]:
         rows, report = formats.read_local(path, entry.format, source_name=entry.source)
         report = {**report, "path": str(path.resolve())}
     elif getattr(entry, "file", None):
-        rows, report = formats.load_hub_file(
-            target, entry.file, entry.revision, entry.format, source_name=entry.source
-        )
+        rows, report = formats.load_hub_file(target, entry.file, entry.revision, entry.format, source_name=entry.source)
     else:
         rows, report = formats.load_hub(target, entry.format, entry.split, source_name=entry.source)
     if entry.select is not None:

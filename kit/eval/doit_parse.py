@@ -36,7 +36,7 @@ def lone_letter(text: str) -> str | None:
 
 
 def true_false(text: str) -> str:
-    """History's true/false items by keyword (``parse_tf_choice``, mode 'text'): 'T', 'F', or 'E' when both or neither."""
+    """History's true/false items by keyword (``parse_tf_choice``, mode 'text'): 'T', 'F', 'E' for both or neither."""
     answer = text.strip()
     has_true = re.findall("(?:{})".format("|".join(TRUE_WORDS)), answer)
     has_false = re.findall("(?:{})".format("|".join(FALSE_WORDS)), answer)

@@ -433,7 +433,7 @@ class EvalTaskSpec:
 
     @property
     def name(self) -> str:
-        """What results and reports call this task: ``doit:code`` for a subset, ``doit:code@valid`` for another split."""
+        """What results and reports call this task: ``doit:code`` for a subset, ``doit:code@valid`` for a split."""
         return self.task + (f":{self.subset}" if self.subset else "") + (f"@{self.split}" if self.split else "")
 
     def problems(self) -> list[tuple[str, str]]:

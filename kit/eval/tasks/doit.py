@@ -71,7 +71,7 @@ def _records(subset: str, split: str) -> tuple[dict, ...]:
 
 
 def items_of(records, task: str, prefix: str, n: int | None, seed: int) -> list[dict]:
-    """Evaluation items of DoIT records (ids ``<prefix>-<position>``), a seeded nested sample: n=10 is a prefix of 50."""
+    """Evaluation items of DoIT records (ids ``<prefix>-<position>``), a seeded nested sample (n=10 a prefix of 50)."""
     from kit.data.subset import select_nested
 
     items = [doit.to_item(r, f"{prefix}-{k}", task) for k, r in enumerate(records)]
@@ -105,7 +105,7 @@ def chance(reference: dict, prompt: str) -> float:
 
 
 def score_reply(reference: dict, completion: str) -> dict:
-    """Score a generated reply by the authors' rules; ``{"score": None, ...}`` when a letter needs the logit fallback."""
+    """Score a generated reply by the authors' rules; ``{"score": None...}`` when a letter needs the logit fallback."""
     kind, gold = reference["type"], reference["gold"]
     if kind == "math":
         parsed = doit_parse.math_answer(completion)
