@@ -65,7 +65,7 @@ PROFILE_FLAG := $(if $(PROFILE),--profile $(PROFILE),) $(if $(GPU_CLASS),--gpu-c
 OVERRIDES := $(if $(SEEDS),grid.seeds=$(SEEDS),) $(ARGS)
 SWEEP := $(if $(DRY),plan,sweep)
 
-.PHONY: setup sandbox-tool test test-slow test-gpu lint smoke validate clean-venv rq1 rq2 rq3 rq4 p2 plan report bench \
+.PHONY: setup sandbox-tool test test-slow test-gpu lint smoke validate clean-venv rq1 rq2 rq3 rq4 p2 p3 plan report bench \
   gpu-check-prepare gpu-check
 
 setup: $(STAMP) sandbox-tool
@@ -120,7 +120,7 @@ smoke: $(STAMP)
 clean-venv:
 	rm -rf $(VENV)
 
-rq1 rq2 rq3 rq4 p2: $(STAMP)
+rq1 rq2 rq3 rq4 p2 p3: $(STAMP)
 	$(PY) -m kit $(SWEEP) recipes/$@.yaml $(OVERRIDES) $(PROFILE_FLAG)
 
 plan: $(STAMP)

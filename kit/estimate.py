@@ -73,6 +73,9 @@ class Arch:
 LLAMA_2_7B = Arch("Llama-2-7B", 32, 4096, 11008, 32, 32, 32000)
 LLAMA_3_1_8B = Arch("Llama-3.1-8B", 32, 4096, 14336, 32, 8, 128256)
 MISTRAL_7B = Arch("Mistral-7B-v0.1", 32, 4096, 14336, 32, 8, 32000)  # its config.json
+# Llama-2 shapes with the 55,296-token Chinese vocabulary (hfl's model cards; P3's gpu profile and its size axis)
+CHINESE_LLAMA_2_7B = Arch("Chinese-LLaMA-2-7B", 32, 4096, 11008, 32, 32, 55296)
+CHINESE_LLAMA_2_13B = Arch("Chinese-LLaMA-2-13B", 40, 5120, 13824, 40, 40, 55296)
 # Bases the recipes name, by hub id (no hub is needed to plan).
 KNOWN_ARCHS = {
     "unsloth/llama-2-7b": LLAMA_2_7B,
@@ -81,6 +84,8 @@ KNOWN_ARCHS = {
     "unsloth/Meta-Llama-3.1-8B": LLAMA_3_1_8B,
     "unsloth/mistral-7b": MISTRAL_7B,
     "mistralai/Mistral-7B-v0.1": MISTRAL_7B,
+    "hfl/chinese-llama-2-7b": CHINESE_LLAMA_2_7B,
+    "hfl/chinese-llama-2-13b": CHINESE_LLAMA_2_13B,
 }
 
 

@@ -68,6 +68,9 @@ def plan(recipe: Recipe, speed: dict) -> list[PlanLine]:
                 tokens = None if not examples else seen * epoch_tokens / examples
             else:
                 tokens = None if epoch_tokens is None else epoch_tokens * epochs
+                per_step = r.train.batch_size * r.train.grad_accum_steps
+                if tokens is not None and examples and r.train.min_steps:  # the floor on steps (kit.backends.sft)
+                    tokens = max(tokens, r.train.min_steps * per_step * epoch_tokens / examples)
             run = runs.run_dir(key)
             stages.append(StagePlan(name, run.id, examples, tokens, runs.is_done(run.train)))
         # run is now the last stage's directory: the one that is exported and scored

@@ -1,7 +1,7 @@
 """Reports by paper and research question: ``kit.report.p1.rq1`` ... ``rq4``, each owning its arms, table, figure
 and checks, over shared helpers (rows.py: the row schema and cells; stats.py: the paired bootstrap and outcomes;
 claims.py: claim builders and the primary metric; markdown.py: tables and verdicts; figures.py: matplotlib).
-A new paper is a new folder (``kit/report/p2/``) and its entries in REPORTS.
+A new paper is a new folder (``kit/report/p2/``, ``p3/``) and its entries in REPORTS.
 
 ``write_report("rq1", rows, out_dir)`` writes table.md, a PNG, verdicts.md, verdicts.json and rows.json; each file
 is written to a temporary name in ``out_dir`` and renamed, so a reader never sees half a report.
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kit.registry import did_you_mean
-from kit.report import p2
+from kit.report import p2, p3
 from kit.report.claims import primary_metrics
 from kit.report.markdown import verdicts_markdown
 from kit.report.p1 import rq1, rq2, rq3, rq4
@@ -47,7 +47,8 @@ REPORTS = {
     name: Report(m.TITLE, m.table, m.plot, m.PICTURE, m.checks, m.ARMS)
     for name, m in (("rq1", rq1), ("rq2", rq2), ("rq3", rq3), ("rq4", rq4))
 } | {
-    "p2": Report(p2.TITLE, p2.table, p2.plot, p2.PICTURE, p2.checks, p2.ARMS, p2.sections, "P2", "P2", p2.write_across)
+    "p2": Report(p2.TITLE, p2.table, p2.plot, p2.PICTURE, p2.checks, p2.ARMS, p2.sections, "P2", "P2", p2.write_across),
+    "p3": Report(p3.TITLE, p3.table, p3.plot, p3.PICTURE, p3.checks, p3.ARMS, p3.sections, "P3", "P3"),
 }
 
 

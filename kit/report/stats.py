@@ -31,7 +31,11 @@ FRAGILE_REASON = "one eval item decides it"
 # Benchmark sizes behind a paper's numbers, for binomial SEs. MT-Bench is 80 questions x 2 turns = 160 judged
 # turns on a 1-10 scale; mapped to [0, 1] by (s - 1) / 9 and given a binomial SE, which bounds the SE of a mean
 # of [0, 1] scores from above (a bounded score's variance is at most p(1 - p)), so P1's z there is conservative.
-PAPER_ITEMS = {"gsm8k": 1319, "humaneval": 164, "mtbench": 160}
+# P3's Tables 2-3 (its cells are named "<benchmark>@<setting>"): AGIEval's ten Chinese multiple-choice subsets that
+# DoIT's evaluate/agieval reads (line counts of data/v1 at ruixiangcui/AGIEval 5c77d07: logiqa-zh 651, gaokao-chinese
+# 246, -geography 199, -history 235, -biology 210, -chemistry 207, -mathqa 351, -physics 200, jec-qa-kd 1000,
+# jec-qa-ca 1000) and CMMLU's 67 test files (rows at haonan-li/CMMLU d6e7b71).
+PAPER_ITEMS = {"gsm8k": 1319, "humaneval": 164, "mtbench": 160, "agieval_zh": 4299, "cmmlu": 11582}
 
 
 @dataclass(frozen=True)
@@ -471,6 +475,7 @@ def _undecided(claim: Claim, metric: str, why: str) -> Verdict:
 
 def paper_unit(task: str, score: float) -> float:
     """A paper score in [0, 1]: GSM8K and HumanEval percent / 100, MT-Bench (s - 1) / 9."""
+    task = task.split("@", 1)[0]  # P3's "<benchmark>@<setting>"
     if task == "mtbench":
         return (score - 1) / 9
     if task in PAPER_ITEMS:
@@ -495,7 +500,7 @@ def evaluate_paper(claim: Claim, paper_rows: list[dict], b: int = B_DEFAULT, see
         if not hits:
             return _undecided(claim, "paper", f"{ref.label()}: not in the paper")
         p.append(paper_unit(ref.task, hits[0]["score"]))
-        n.append(PAPER_ITEMS[ref.task])
+        n.append(PAPER_ITEMS[ref.task.split("@", 1)[0]])
     p_arr = np.array(p)
     se = np.sqrt(p_arr * (1 - p_arr) / np.array(n))
     draws = p_arr + se * np.random.default_rng(seed).standard_normal((b, len(p)))
