@@ -194,10 +194,19 @@ def synthetic_near_chance(rows: list[dict]) -> Claim:
     what = "s(synthetic) − chance"
     if not tasks or top is None:
         return Claim(claim, "difference", what, (), None, DELTA_NEAR_CHANCE, why="no synthetic runs")
-    refs = tuple(CellRef("synthetic", top, t, m) for m in (METRIC, "chance") for t in tasks)
-    k = len(tasks)
-    gap = Claim(claim, "difference", what, refs, lambda m: m[..., :k].mean(-1) - m[..., k:].mean(-1), 0.0)
+    # chance is a constant of the items (not resampled): the mean over tasks of each task's mean chance
+    chances = [_mean_chance(rows, t) for t in tasks]
+    if None in chances:
+        return Claim(claim, "difference", what, (), None, DELTA_NEAR_CHANCE, why="a task has no chance baseline")
+    level = sum(chances) / len(chances)
+    refs = tuple(CellRef("synthetic", top, t, METRIC) for t in tasks)
+    gap = Claim(claim, "difference", what, refs, lambda m: m.mean(-1) - level, 0.0)
     return _within(claim, gap, DELTA_NEAR_CHANCE, what)
+
+
+def _mean_chance(rows: list[dict], task: str) -> float | None:
+    values = [r["score"] for r in rows if r["task"] == task and r.get("metric") == "chance" and r["status"] == "ok"]
+    return sum(values) / len(values) if values else None
 
 
 def synthetic_flat(rows: list[dict]) -> Claim:
