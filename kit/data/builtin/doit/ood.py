@@ -111,15 +111,15 @@ def _units(rng: random.Random) -> Question:
     wrong_factors = [f for f in FACTORS if f != factor]
     kind = rng.randrange(3)
     if kind == 0:  # big to small
-        q = rng.randint(2, 60)
+        q = rng.randint(2, 150)
         stem, gold = f"How many {small}s are there in {q} {big}s?", q * factor
         return stem, str(gold), _others(rng, gold, [q * f for f in wrong_factors] + [gold + factor, gold - factor])
     if kind == 1:  # small to big
-        q = rng.randint(2, 60)
+        q = rng.randint(2, 150)
         stem, gold = f"How many {big}s are there in {q * factor} {small}s?", q
         wrong = [q * factor // f for f in wrong_factors if q * factor % f == 0] + [q + 1, q - 1, 2 * q, q + 10]
         return stem, str(gold), _others(rng, gold, wrong)
-    q, r = rng.randint(1, 9), rng.choice([x for x in (1, 2, 3, 5, 10, 15, 20, 25, 30, 40, 45, 50) if x < factor])
+    q, r = rng.randint(1, 20), rng.choice([x for x in (1, 2, 3, 5, 10, 15, 20, 25, 30, 40, 45, 50) if x < factor])
     stem, gold = f"How many {small}s are there in {q} {big}{'s' * (q > 1)} and {r} {small}s?", q * factor + r
     wrong = [q * factor, q * factor - r, q * 100 + r, (q + 1) * factor + r, q * factor + 2 * r, q * 10 + r]
     return stem, str(gold), _others(rng, gold, wrong)
@@ -139,7 +139,7 @@ def _shapes(rng: random.Random) -> Question:
         gold = (n - 2) * 180
         return stem, str(gold), _others(rng, gold, [(n - 1) * 180, n * 180, (n - 2) * 90, (n - 3) * 180, 360])
     if kind == 3:
-        s = rng.randint(2, 50)
+        s = rng.randint(2, 99)
         stem = f"What is the perimeter of a regular {name} whose sides are each {s} cm long?"
         gold = n * s
         return (
@@ -148,11 +148,11 @@ def _shapes(rng: random.Random) -> Question:
             _others(rng, gold, [(n - 1) * s, (n + 1) * s, s * s, n + s, n * s + n, 2 * n * s], lambda v: f"{v} cm"),
         )
     if kind == 4:
-        s = rng.randint(2, 50)
+        s = rng.randint(2, 99)
         stem = f"A regular {name} has a perimeter of {n * s} cm. How long is each side?"
         wrong = [s + 1, s - 1, 2 * s, n * s // 2 if n * s % 2 == 0 else s + 2, s + n]
         return stem, f"{s} cm", _others(rng, s, wrong, lambda v: f"{v} cm")
-    a, b = sorted(rng.sample(range(2, 31), 2), reverse=True)  # the length is the longer side
+    a, b = sorted(rng.sample(range(2, 51), 2), reverse=True)  # the length is the longer side
     if kind == 5:
         stem, sq = f"A rectangle is {a} cm long and {b} cm wide. What is its area?", "square cm"
         return stem, f"{a * b} {sq}", _others(rng, a * b, [2 * (a + b), a + b, a * b + a, a * b - b, a * (b + 1)],
