@@ -53,7 +53,7 @@ def rows_for(shape=doit_shape, base: str = "smollm2-135m") -> list[dict]:
                         "score": sum(items.values()) / N,
                         "status": "ok",
                         "error": None,
-                        "run_id": f"{arm}-{fraction}",
+                        "run_id": f"{base}-{arm}-{fraction}",
                         "profile": "cpu",
                         "task_version": "1",
                         "metric": metric,
@@ -141,3 +141,20 @@ def test_report_arms_are_the_recipes():
         recipe = yaml.safe_load(f)
     assert tuple(a["name"] for a in recipe["grid"]["arms"]) == P3_ARMS == p3.ARMS
     assert stats.PAPER_ITEMS["agieval_zh"] == 4299 and stats.PAPER_ITEMS["cmmlu"] == 11582
+
+
+def test_the_size_findings_need_two_bases_of_known_size():
+    one = {"hfl/chinese-llama-2-7b": rows_for(base="hfl/chinese-llama-2-7b")}
+    assert p3.across_sizes(one)[0].outcome == INCONCLUSIVE
+
+    def bigger(ability, arm, step):
+        bump = 0.1 if ability in ("code",) and step is not None and arm == "curated" else 0.0
+        return min(1.0, doit_shape(ability, arm, step) + bump)
+
+    two = one | {"hfl/chinese-llama-2-13b": rows_for(bigger, base="hfl/chinese-llama-2-13b")}
+    found = p3.across_sizes(two)
+    assert found[0].claim == p3.SIZE_CLAIM and len(found) == 1 + 5
+    parts = {v.claim.split(":")[0]: v.outcome for v in found[1:]}
+    assert parts["code generation"] == REPRODUCED and parts["dialogue understanding"] == REPRODUCED
+    assert parts["STEM biology"] == INCONCLUSIVE  # not mirrored: no rows
+    assert found[0].outcome == INCONCLUSIVE  # biology and history cannot be decided on mirrors

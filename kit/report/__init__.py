@@ -48,7 +48,7 @@ REPORTS = {
     for name, m in (("rq1", rq1), ("rq2", rq2), ("rq3", rq3), ("rq4", rq4))
 } | {
     "p2": Report(p2.TITLE, p2.table, p2.plot, p2.PICTURE, p2.checks, p2.ARMS, p2.sections, "P2", "P2", p2.write_across),
-    "p3": Report(p3.TITLE, p3.table, p3.plot, p3.PICTURE, p3.checks, p3.ARMS, p3.sections, "P3", "P3"),
+    "p3": Report(p3.TITLE, p3.table, p3.plot, p3.PICTURE, p3.checks, p3.ARMS, p3.sections, "P3", "P3", p3.write_across),
 }
 
 

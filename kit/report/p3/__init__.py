@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import json
 import math
 from pathlib import Path
 
@@ -37,7 +38,7 @@ from kit.report import markdown as md
 from kit.report.rows import P3_ABILITIES, P3_ARMS, Cell, fraction_key, only_profile, series, task_versions
 from kit.report.stats import CellRef, Claim, Verdict
 
-__all__ = ["ARMS", "PICTURE", "TITLE", "checks", "plot", "sections", "table"]
+__all__ = ["ARMS", "PICTURE", "TITLE", "across_sizes", "checks", "plot", "sections", "table", "write_across"]
 
 ARMS = P3_ARMS
 TITLE = "P3 (DoIT): each ability's growth with data volume, curated vs synthetic data, transfer"
@@ -106,7 +107,9 @@ def per_ability(rows: list[dict], arm: str, fraction: float) -> int | None:
 
 def group_trend(claim: str, rows: list[dict], arm: str, tasks: list[str], delta: float, sign: int = 1) -> Claim:
     """Slope of the tasks' mean score on log2(training rows) over the arm's distinct runs (>= 3), per doubling."""
-    test = f"{'−' if sign < 0 else ''}OLS slope of the mean score on log2(n train) over distinct {arm} runs, per doubling"
+    test = (
+        f"{'−' if sign < 0 else ''}OLS slope of the mean score on log2(n train) over distinct {arm} runs, per doubling"
+    )
     if not tasks:
         return Claim(claim, "trend", test, (), None, delta, why="no rows for this ability on this profile")
     kept, why, note = claim_kit.distinct_points(rows, arm, tasks[0], METRIC)
@@ -211,18 +214,71 @@ def _mean_chance(rows: list[dict], task: str) -> float | None:
 
 def synthetic_flat(rows: list[dict]) -> Claim:
     trend = group_trend("", rows, "synthetic", in_domain(rows), 0.0)
-    return _within("synthetic data shows no consistent growth with volume (in-domain mean)", trend, DELTA_SLOPE, "slope")
+    return _within(
+        "synthetic data shows no consistent growth with volume (in-domain mean)", trend, DELTA_SLOPE, "slope"
+    )
+
+
+SIZE_CLAIM = "code, biology and history grow with model size; dialogue understanding and logic do not"
+SIZE_GROWS = ("code", "biology", "history")
+SIZE_FLAT = ("understanding", "reasoning")
 
 
 def size_claim(rows: list[dict]) -> Claim:
     bases = sorted({r.get("base_model") for r in rows if r.get("base_model")})
-    claim = "code, biology and history grow with model size; dialogue understanding and logic do not"
     why = (
-        f"one model size ({', '.join(bases) or 'one base'}); the size axis is the same recipe on a second size "
-        "(gpu: make p3 ARGS='model.base=hfl/chinese-llama-2-13b', results in results/p3/<base>/); the cpu profile "
-        "has one small model offline"
+        f"one model size here ({', '.join(bases) or 'one base'}): results/p3/across_sizes.md compares every base "
+        "found (gpu: make p3 ARGS='model.base=hfl/chinese-llama-2-13b' lands in results/p3/<base>/; the cpu "
+        "profile has one small model offline)"
     )
-    return Claim(claim, "trend", "slope of score on log(parameters) per ability", (), None, DELTA_SLOPE, why=why)
+    return Claim(SIZE_CLAIM, "composite", "larger minus smaller base, largest curated volume", (), None, 0, why=why)
+
+
+def across_sizes(rows_by_base: dict[str, list[dict]]) -> list[Verdict]:
+    """The size findings over every base's rows (one profile), smallest and largest base by parameter count: for
+    code, biology and history the larger base scores higher (largest curated volume); for dialogue understanding
+    and logic the two are within ±δ. Inconclusive below two bases of known size."""
+    from kit.estimate import arch_of
+
+    sizes = {b: arch_of(b) for b in rows_by_base}
+    known = sorted((a.params(), b) for b, a in sizes.items() if a is not None)
+    if len(known) < 2:
+        return [with_statement(stats.evaluate(size_claim([r for rs in rows_by_base.values() for r in rs]), []))]
+    (_, small), (_, big) = known[0], known[-1]
+    rows = [{**r, "arm": f"{r['arm']}|{b}"} for b in (small, big) for r in rows_by_base[b]]
+    top = min(max(fractions(rows_by_base[b], "curated"), default=0.0) for b in (small, big))
+    parts = []
+    for ability in SIZE_GROWS + SIZE_FLAT:
+        tasks = sorted(set(tasks_of(rows_by_base[small], ability)) & set(tasks_of(rows_by_base[big], ability)))
+        name = f"{NAMES[ability]}: {big} − {small}"
+        refs = tuple(CellRef(f"curated|{b}", top, t, METRIC) for b in (big, small) for t in tasks)
+        k = len(tasks)
+        diff = Claim(
+            name,
+            "difference",
+            "s(larger) − s(smaller)",
+            refs,
+            lambda m, k=k: m[..., :k].mean(-1) - m[..., k:].mean(-1),
+            DELTA_GAP,
+            why="" if tasks else "no rows on both bases",
+        )
+        parts.append(
+            diff if ability in SIZE_GROWS else _within(f"{name} within ±{DELTA_GAP:g}", diff, DELTA_GAP, "difference")
+        )
+    combined = claim_kit.composite(SIZE_CLAIM, parts)
+    verdicts = [stats.evaluate(p, rows) for p in parts]
+    return [with_statement(stats.combine(combined, verdicts)), *verdicts]
+
+
+def write_across(rows_by_base: dict[str, list[dict]], out_dir: Path) -> list[Path]:
+    """results/p3/across_sizes.md and .json: the size findings over every base found."""
+    verdicts = across_sizes(rows_by_base)
+    bases = ", ".join(rows_by_base) or "none"
+    text = md.verdicts_markdown(verdicts, f"{SIZE_CLAIM} (bases: {bases})", paper_label="P3", paper="P3")
+    paths = [out_dir / "across_sizes.md", out_dir / "across_sizes.json"]
+    paths[0].write_text(text, encoding="utf-8")
+    paths[1].write_text(json.dumps([stats.as_json(v) for v in verdicts], indent=1) + "\n", encoding="utf-8")
+    return paths
 
 
 def checks(rows: list[dict]) -> list[tuple[str, list[Claim]]]:
@@ -240,7 +296,9 @@ def checks(rows: list[dict]) -> list[tuple[str, list[Claim]]]:
         (
             "transfer out of domain (held-out subjects, never trained on)",
             [
-                group_trend("the gains transfer out of domain (grow with curated data)", rows, "curated", ood, DELTA_SLOPE),
+                group_trend(
+                    "the gains transfer out of domain (grow with curated data)", rows, "curated", ood, DELTA_SLOPE
+                ),
                 curated_beats_synthetic(rows, ood, "out of domain"),
             ],
         ),
@@ -369,14 +427,23 @@ def table(rows: list[dict]) -> str:
         for task in tasks_of(rows, ability):
             line = [NAMES[ability], f"`{task}`", _chance(rows, [task])]
             line.append(md.ours(_cell(rows, "base", 0.0, task), notes, f"base, `{task}`", show_n=False))
-            line += [md.ours(_cell(rows, "curated", f, task), notes, f"curated {f}, `{task}`", show_n=False) for f in cur]
-            line += [md.ours(_cell(rows, "synthetic", f, task), notes, f"synthetic {f}, `{task}`", show_n=False) for f in syn]
+            line += [
+                md.ours(_cell(rows, "curated", f, task), notes, f"curated {f}, `{task}`", show_n=False) for f in cur
+            ]
+            line += [
+                md.ours(_cell(rows, "synthetic", f, task), notes, f"synthetic {f}, `{task}`", show_n=False) for f in syn
+            ]
             lines.append(line + [_claim_ci(grows_any(rows, [task]), rows), _claim_ci(_gap(rows, [task]), rows)])
     groups = [("in-domain mean", in_domain(rows)), ("out-of-domain mean", tasks_of(rows, "ood"))]
     for name, tasks in groups:
         if not tasks:
             continue
-        line = [f"**{name}**", f"{len(tasks)} tasks", _chance(rows, tasks), _fmt_mean(_mean_ci(rows, "base", 0.0, tasks))]
+        line = [
+            f"**{name}**",
+            f"{len(tasks)} tasks",
+            _chance(rows, tasks),
+            _fmt_mean(_mean_ci(rows, "base", 0.0, tasks)),
+        ]
         line += [_fmt_mean(_mean_ci(rows, "curated", f, tasks)) for f in cur]
         line += [_fmt_mean(_mean_ci(rows, "synthetic", f, tasks)) for f in syn]
         lines.append(line + [_claim_ci(grows_any(rows, tasks), rows), _claim_ci(_gap(rows, tasks), rows)])
@@ -386,7 +453,7 @@ def table(rows: list[dict]) -> str:
         "rank against two distractors by perplexity for code, creative writing and role-play; the authors' parsers "
         "otherwise) ± stderr over the test items. Curated runs train every ability together (n per ability in the "
         "header); synthetic runs train generic instructions at the same totals. Means: unweighted over tasks, with "
-        "paired-bootstrap 95% CIs. DoIT's own \"overall\" divides the sum of its file scores by a count that includes "
+        'paired-bootstrap 95% CIs. DoIT\'s own "overall" divides the sum of its file scores by a count that includes '
         "the chance entries, so its overall curve is half the mean of its abilities (evaluate/scorer.py); trends are "
         f"unaffected, and the means here are plain means. Task versions: "
         + ", ".join(f"`{t}` v{v}" for t, v in task_versions(rows).items())
@@ -436,7 +503,10 @@ def plot(rows: list[dict], path: Path | str) -> None:
     axes = np.atleast_1d(fig.subplots(nrows, cols, squeeze=False)).ravel()
     k = max(1, len([a for a in abilities(rows) if a != "ood"]))
     for ax, (name, tasks) in zip(axes, panels, strict=False):
-        for arm, style in (("curated", {"marker": "o", "color": "tab:blue"}), ("synthetic", {"marker": "s", "ls": "--", "color": "tab:red"})):
+        for arm, style in (
+            ("curated", {"marker": "o", "color": "tab:blue"}),
+            ("synthetic", {"marker": "s", "ls": "--", "color": "tab:red"}),
+        ):
             points = []
             for f in fractions(rows, arm):
                 ci = _mean_ci(rows, arm, f, tasks)
@@ -448,7 +518,9 @@ def plot(rows: list[dict], path: Path | str) -> None:
         base = _mean_ci(rows, "base", 0.0, tasks)
         if base is not None:
             ax.axhline(base[0], color="0.5", lw=1, label="untrained base")
-        chance = [r["score"] for r in rows if r["task"] in tasks and r.get("metric") == "chance" and r["status"] == "ok"]
+        chance = [
+            r["score"] for r in rows if r["task"] in tasks and r.get("metric") == "chance" and r["status"] == "ok"
+        ]
         if chance:
             ax.axhline(sum(chance) / len(chance), color="0.3", ls=":", lw=1, label="chance")
         ax.set_xscale("log", base=4)
@@ -470,4 +542,6 @@ def plot(rows: list[dict], path: Path | str) -> None:
 
 
 def _n_total(rows: list[dict], arm: str, fraction: float) -> int:
-    return max((r["n_examples"] for r in rows if r["arm"] == arm and fraction_key(r["fraction"]) == fraction), default=0)
+    return max(
+        (r["n_examples"] for r in rows if r["arm"] == arm and fraction_key(r["fraction"]) == fraction), default=0
+    )

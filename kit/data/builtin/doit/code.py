@@ -3,7 +3,9 @@ short Python function (sum of multiples, count letters, best neighbouring pair, 
 clamp, count above a threshold, product, find an index, largest/smallest, a two-way label), with random names,
 parameter names and constants. The gold reply is a correct function in a ```python block; the fine distractor is
 the gold with one semantic corruption (a flipped comparison or operator, a constant off by one, a wrong index or
-slice) that makes it wrong; the coarse one is a correct-looking function for another task of this generator.
+slice) that makes it wrong, one changing a constant the prompt states where the family has one (version 2: with
+version 1's free choice the untrained 135M model already ranked the gold first on 97% of items, by its prior that
+counters start at 0); the coarse one is a correct-looking function for another task of this generator.
 
 ``make(seed, i)`` also returns test cases (arguments, expected result) that the gold passes and the fine
 distractor fails; the tests run them.
@@ -12,13 +14,14 @@ distractor fails; the tests run them.
 from __future__ import annotations
 
 import random
+import re
 import sys
 from typing import NamedTuple
 
 from kit.data.builtin import draw_distinct
 from kit.data.builtin.doit import eval_records, exchange, record, rng_for, train_rows
 
-VERSION = "1"
+VERSION = "2"
 TYPE = "code"
 QUESTION_FORMAT = 1
 
@@ -266,8 +269,16 @@ def render(spec: Spec, body: tuple[str, ...] | None = None) -> str:
     return f"```python\ndef {spec.name}({', '.join(spec.params)}):\n{lines}\n```"
 
 
-def corrupt(spec: Spec, rng: random.Random) -> tuple[str, ...]:
-    line, old, new = rng.choice(spec.corruptions)
+def prompt_decided(spec: Spec, prompt: str) -> list[tuple[int, str, str]]:
+    """The corruptions that change a constant the prompt states (a threshold, a divisor, a start value): only the
+    prompt tells the gold from them, not the language model's prior (``count = 0`` over ``count = 1`` is the prior)."""
+    stated = set(re.findall(r"\d+", prompt))
+    return [c for c in spec.corruptions if set(re.findall(r"\d+", c[1])) & stated]
+
+
+def corrupt(spec: Spec, rng: random.Random, prompt: str = "") -> tuple[str, ...]:
+    """The gold's body with one corruption, one the prompt decides where the family has any (version 2)."""
+    line, old, new = rng.choice(prompt_decided(spec, prompt) or spec.corruptions)
     body = list(spec.body)
     assert old in body[line], (spec.name, body[line], old)
     body[line] = body[line].replace(old, new, 1)
@@ -280,7 +291,7 @@ def make(seed: int, i: int) -> Item:
     spec = family(rng)
     sig = f"{spec.name}({', '.join(spec.params)})"
     prompt = rng.choice(PHRASINGS).format(sig=sig, desc=spec.desc)
-    fine = render(spec, corrupt(spec, rng))
+    fine = render(spec, corrupt(spec, rng, prompt))
     return Item(prompt, render(spec), fine, render(other(rng)), spec.name, spec.cases)
 
 
