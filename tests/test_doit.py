@@ -273,3 +273,19 @@ def test_a_floor_on_steps_stands_in_for_the_small_sets_extra_epochs():
     assert total_steps(7, TrainSpec(batch_size=8, epochs=3, min_steps=16)) == 16
     assert total_steps(448, TrainSpec(batch_size=8, epochs=3, min_steps=16)) == 168
     assert dict(TrainSpec(min_steps=0).problems())["min_steps"].startswith("must be >= 1")
+
+
+def test_the_mirror_task_serves_every_mirrored_ability_through_the_same_items_and_scorer():
+    from kit.eval.tasks import doit_mirror, for_spec
+    from kit.recipe.schema import EvalTaskSpec
+
+    bound = for_spec(EvalTaskSpec(task="doit_mirror", subset="code", n=5))
+    items = bound.load_items(5, 0)
+    assert [it["id"] for it in items] == [it["id"] for it in bound.load_items(8, 0)[:5]]
+    assert items[0]["reference"]["question_format"] == 1 and len(items[0]["reference"]["choices"]) == 3
+    assert bound.cache_identity() == {"generator": "2"}
+    with pytest.raises(ValueError, match="give the task an 'n:'"):
+        bound.load_items(None, 0)
+    ood = doit_mirror.load_items(3, 0, subset="ood")
+    assert [len(it["messages"]) for it in ood] == [11, 11, 11]  # 5 shots, then the question
+    assert {task.chance(it["reference"], it["messages"][-1]["content"]) for it in ood} == {0.25}
