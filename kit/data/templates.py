@@ -46,11 +46,13 @@ _VICUNA = (
 # BOS (the authors' train_sft.py). DoIT adds <user>, <assistant> and <eot> as new special tokens and trains their
 # embeddings (full fine-tuning); LoRA trains no embedding rows, so here the role markers are plain text and the
 # end of a turn is the base model's own end-of-sequence token, which llama.cpp stops on and which the loss covers.
+# A newline follows each marker: without it BPE merges the marker's ">" with a reply's first character ('>"'), and
+# the loss mask would start inside a token. (The authors strip every content; kit.data.doit does, when reading.)
 _DOIT = (
     "{% for message in messages %}{% if message['role'] == 'user' %}"
-    "{{ '<user>' + message['content'] | trim + eos_token }}"
-    "{% else %}{{ '<assistant>' }}{% generation %}{{ message['content'] | trim + eos_token }}{% endgeneration %}"
-    "{% endif %}{% endfor %}{% if add_generation_prompt %}{{ '<assistant>' }}{% endif %}"
+    "{{ '<user>\\n' + message['content'] + eos_token }}"
+    "{% else %}{{ '<assistant>\\n' }}{% generation %}{{ message['content'] + eos_token }}{% endgeneration %}"
+    "{% endif %}{% endfor %}{% if add_generation_prompt %}{{ '<assistant>\\n' }}{% endif %}"
 )
 
 TRAINING_TEMPLATES = {
