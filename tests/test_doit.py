@@ -9,7 +9,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from test_engine import N_THREADS
+from test_engine import N_THREADS, tiny_gguf
 
 from kit.data import doit, formats, hubfile
 from kit.data.schema import DataError
@@ -214,17 +214,8 @@ def test_a_tie_goes_to_the_gold_and_a_long_letter_reply_falls_back_to_the_logits
 
 @pytest.fixture(scope="module")
 def tiny_doit(tmp_path_factory, kit_home):
-    from kit.export.gguf import convert
-    from kit.export.merge import merge
-    from kit.models import resolve_base
-
-    mp = pytest.MonkeyPatch()
-    mp.setenv("KIT_HOME", str(kit_home))
-    folder = tmp_path_factory.mktemp("tiny_doit")
-    merge(resolve_base("tiny-random-llama"), None, folder / "hf", "doit")
-    convert(folder / "hf", folder / "model-F16.gguf", "f16")
-    yield folder / "model-F16.gguf"
-    mp.undo()
+    for folder in tiny_gguf(tmp_path_factory, kit_home, "doit"):
+        yield folder / "model-F16.gguf"
 
 
 def test_distractor_perplexity_counts_the_end_of_turn_token_through_llama_cpp(tiny_doit, clones):

@@ -10,19 +10,24 @@ from kit.data.builtin import get_generator
 N_THREADS = 2
 
 
-@pytest.fixture(scope="module")
-def tiny_f16(tmp_path_factory, kit_home):
+def tiny_gguf(tmp_path_factory, kit_home, template: str):
+    """The tiny random model under a chat template, converted to an f16 GGUF: yields its folder."""
     from kit.export.gguf import convert
     from kit.export.merge import merge
     from kit.models import resolve_base
 
     mp = pytest.MonkeyPatch()
     mp.setenv("KIT_HOME", str(kit_home))
-    folder = tmp_path_factory.mktemp("tiny_f16")
-    merge(resolve_base("tiny-random-llama"), None, folder / "hf", "smollm2")
+    folder = tmp_path_factory.mktemp(f"tiny_{template}")
+    merge(resolve_base("tiny-random-llama"), None, folder / "hf", template)
     convert(folder / "hf", folder / "model-F16.gguf", "f16")
     yield folder
     mp.undo()
+
+
+@pytest.fixture(scope="module")
+def tiny_f16(tmp_path_factory, kit_home):
+    yield from tiny_gguf(tmp_path_factory, kit_home, "smollm2")
 
 
 def prompts(n: int) -> list[list[dict]]:

@@ -11,13 +11,14 @@ template and scorer as the real data. A module defines:
   each a DoIT record plus an ``"id"``; deterministic for (n, seed, split), a smaller n a prefix of a larger one,
   train and eval disjoint (``kit.data.builtin.draw_distinct``);
 
-and ``generate_train``/``generate_eval`` through ``train_rows``/``eval_records`` below (the built-in generator
-protocol, kit.data.builtin).
+and ``generate_train, generate_eval = protocol(__name__)`` (the built-in generator protocol, kit.data.builtin).
 """
 
 from __future__ import annotations
 
 import random
+import sys
+from collections.abc import Callable
 from types import ModuleType
 
 from kit.data import doit
@@ -80,3 +81,12 @@ def train_rows(module: ModuleType, n: int, seed: int) -> list[dict]:
 
 def eval_records(module: ModuleType, n: int, seed: int) -> list[dict]:
     return module.records(n, seed, "eval")
+
+
+def protocol(name: str) -> tuple[Callable[[int, int], list[dict]], Callable[[int, int], list[dict]]]:
+    """``generate_train`` and ``generate_eval`` of the mirror module called ``name``: its records, read as training
+    rows or kept as evaluation records."""
+    return (
+        lambda n, seed: train_rows(sys.modules[name], n, seed),
+        lambda n, seed: eval_records(sys.modules[name], n, seed),
+    )

@@ -10,11 +10,10 @@ signature) or its line count broken (two lines joined); the coarse one is fluent
 from __future__ import annotations
 
 import random
-import sys
 from typing import NamedTuple
 
 from kit.data.builtin import draw_distinct
-from kit.data.builtin.doit import eval_records, exchange, record, rng_for, train_rows
+from kit.data.builtin.doit import exchange, protocol, record, rng_for
 
 VERSION = "1"
 TYPE = "creative_writing"
@@ -213,9 +212,4 @@ def records(n: int, seed: int, split: str) -> list[dict]:
     ]
 
 
-def generate_train(n: int, seed: int) -> list[dict]:
-    return train_rows(sys.modules[__name__], n, seed)
-
-
-def generate_eval(n: int, seed: int) -> list[dict]:
-    return eval_records(sys.modules[__name__], n, seed)
+generate_train, generate_eval = protocol(__name__)

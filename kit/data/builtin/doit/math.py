@@ -8,17 +8,15 @@ line (``a × b = c``), ending "The answer is \\boxed{N}."; the record's ``answer
 from __future__ import annotations
 
 import random
-import sys
 from typing import NamedTuple
 
 from kit.data.builtin import draw_distinct
 from kit.data.builtin.doit import (
     ANSWER_BOXED,
-    eval_records,
     exchange,
+    protocol,
     record,
     rng_for,
-    train_rows,
 )
 
 VERSION = "1"
@@ -130,9 +128,4 @@ def records(n: int, seed: int, split: str) -> list[dict]:
     ]
 
 
-def generate_train(n: int, seed: int) -> list[dict]:
-    return train_rows(sys.modules[__name__], n, seed)
-
-
-def generate_eval(n: int, seed: int) -> list[dict]:
-    return eval_records(sys.modules[__name__], n, seed)
+generate_train, generate_eval = protocol(__name__)

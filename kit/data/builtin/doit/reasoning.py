@@ -20,18 +20,16 @@ from __future__ import annotations
 import functools
 import itertools
 import random
-import sys
 from typing import NamedTuple
 
 from kit.data.builtin import draw_distinct
 from kit.data.builtin.doit import (
-    eval_records,
     exchange,
     mc_prompt,
+    protocol,
     record,
     rng_for,
     shuffled,
-    train_rows,
 )
 
 VERSION = "1"
@@ -259,9 +257,4 @@ def records(n: int, seed: int, split: str) -> list[dict]:
     ]
 
 
-def generate_train(n: int, seed: int) -> list[dict]:
-    return train_rows(sys.modules[__name__], n, seed)
-
-
-def generate_eval(n: int, seed: int) -> list[dict]:
-    return eval_records(sys.modules[__name__], n, seed)
+generate_train, generate_eval = protocol(__name__)

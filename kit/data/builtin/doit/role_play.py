@@ -12,11 +12,10 @@ Messages alternate user/assistant: 4 or 6 of them, ending on the gold.
 from __future__ import annotations
 
 import random
-import sys
 from typing import NamedTuple
 
 from kit.data.builtin import draw_distinct
-from kit.data.builtin.doit import eval_records, record, rng_for, train_rows
+from kit.data.builtin.doit import protocol, record, rng_for
 
 VERSION = "1"
 TYPE = "role_play"
@@ -178,9 +177,4 @@ def records(n: int, seed: int, split: str) -> list[dict]:
     ]
 
 
-def generate_train(n: int, seed: int) -> list[dict]:
-    return train_rows(sys.modules[__name__], n, seed)
-
-
-def generate_eval(n: int, seed: int) -> list[dict]:
-    return eval_records(sys.modules[__name__], n, seed)
+generate_train, generate_eval = protocol(__name__)
