@@ -10,15 +10,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from kit.data.builtin import draw_distinct
-from kit.data.builtin.doit import (
-    ANSWER_LETTERS,
-    LETTERS,
-    exchange,
-    mc_prompt,
-    protocol,
-    record,
-    rng_for,
-)
+from kit.data.builtin.doit import ANSWER_LETTERS, LETTERS, exchange, mc_prompt, protocol, record, rng_for
 
 VERSION = "1"
 TYPE = "ethics"

@@ -11,13 +11,7 @@ import random
 from typing import NamedTuple
 
 from kit.data.builtin import draw_distinct
-from kit.data.builtin.doit import (
-    ANSWER_BOXED,
-    exchange,
-    protocol,
-    record,
-    rng_for,
-)
+from kit.data.builtin.doit import ANSWER_BOXED, exchange, protocol, record, rng_for
 
 VERSION = "1"
 TYPE = "math"

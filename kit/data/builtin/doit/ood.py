@@ -15,14 +15,7 @@ import random
 from collections.abc import Callable
 
 from kit.data.builtin import draw_distinct
-from kit.data.builtin.doit import (
-    exchange,
-    mc_prompt,
-    protocol,
-    record,
-    rng_for,
-    shuffled,
-)
+from kit.data.builtin.doit import exchange, mc_prompt, protocol, record, rng_for, shuffled
 
 VERSION = "1"
 TYPE = "ood"

@@ -20,14 +20,7 @@ import random
 from typing import NamedTuple
 
 from kit.data.builtin import draw_distinct
-from kit.data.builtin.doit import (
-    exchange,
-    mc_prompt,
-    protocol,
-    record,
-    rng_for,
-    shuffled,
-)
+from kit.data.builtin.doit import exchange, mc_prompt, protocol, record, rng_for, shuffled
 
 VERSION = "1"
 TYPE = "understanding"
