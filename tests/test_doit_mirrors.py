@@ -8,6 +8,7 @@ import json
 import pytest
 
 from kit.data.builtin import get_generator
+from kit.data.schema import validate_row
 from kit.eval.tasks.doit_mirror import SUBSETS
 
 MODULES = [get_generator(f"doit_{name}") for name in SUBSETS]
@@ -33,3 +34,12 @@ def test_train_and_eval_conversations_are_disjoint_and_distinct(m):
     evals = [conversation(r) for r in m.records(300, 0, "eval")] + [conversation(r) for r in m.records(300, 1, "eval")]
     assert len(set(train)) == 300 and len(set(evals[:300])) == 300
     assert not set(train) & set(evals)
+
+
+@pytest.mark.parametrize("m", MODULES, ids=lambda m: m.__name__)
+def test_generate_train_gives_valid_rows(m):
+    rows = m.generate_train(40, 0)
+    assert len(rows) == 40
+    for row in rows:
+        validate_row(row)
+        assert row["source"] == f"builtin:doit_{m.TYPE}"

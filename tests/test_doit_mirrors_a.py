@@ -15,7 +15,6 @@ from kit.data import doit
 from kit.data.builtin import get_generator
 from kit.data.builtin.doit import LETTERS, ethics, reasoning, understanding
 from kit.data.builtin.doit import math as doit_math
-from kit.data.schema import validate_row
 from kit.eval import doit_parse
 from kit.eval.tasks.doit import chance, score_reply
 
@@ -43,15 +42,6 @@ def test_records_are_valid_and_the_scorer_accepts_the_gold(m):
             assert ("answer" in r) == (m is doit_math)
             item = doit.to_item(r, r["id"], "doit_mirror")
             assert score_reply(item["reference"], r["messages"][-1]["content"])["score"] == 1.0
-
-
-@pytest.mark.parametrize("m", MODULES, ids=lambda m: m.__name__)
-def test_generate_train_gives_valid_rows(m):
-    rows = m.generate_train(40, 0)
-    assert len(rows) == 40
-    for row in rows:
-        validate_row(row)
-        assert row["source"] == f"builtin:doit_{m.TYPE}"
 
 
 @pytest.mark.parametrize("m", SINGLE_LETTER, ids=lambda m: m.__name__)
