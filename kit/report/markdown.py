@@ -199,7 +199,7 @@ def verdicts_markdown(verdicts: list[Verdict], title: str, paper_label: str = "P
                     _ours(v),
                     num(v.mde),
                     str(v.distinct_runs),
-                    _paper(v),
+                    _paper(v, paper),
                     f"**{v.outcome}**",
                 ]
             )
@@ -214,12 +214,12 @@ def _ours(v: Verdict) -> str:
     return f"{num(v.statistic, True)} {ci(v.ci_low, v.ci_high)}" if v.statistic is not None else "—"
 
 
-def _paper(v: Verdict) -> str:
+def _paper(v: Verdict, paper: str = "P1") -> str:
     if v.paper_basis is not None:
         return v.paper_basis
     if v.paper_outcome is None:
         return "—"
-    weak = " — weakly supported by P1 itself" if v.weak_in_paper else ""
+    weak = f" — weakly supported by {paper} itself" if v.weak_in_paper else ""
     if v.paper_statistic is None:
         return f"{v.paper_outcome}{weak}"
     z = "" if v.paper_z is None else f", z = {v.paper_z:.1f}"

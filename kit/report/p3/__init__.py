@@ -231,7 +231,7 @@ def size_claim(rows: list[dict]) -> Claim:
         "found (gpu: make p3 ARGS='model.base=hfl/chinese-llama-2-13b' lands in results/p3/<base>/; the cpu "
         "profile has one small model offline)"
     )
-    return Claim(SIZE_CLAIM, "composite", "larger minus smaller base, largest curated volume", (), None, 0, why=why)
+    return Claim(SIZE_CLAIM, "difference", "larger minus smaller base, largest curated volume", (), None, 0, why=why)
 
 
 def across_sizes(rows_by_base: dict[str, list[dict]]) -> list[Verdict]:
@@ -530,8 +530,7 @@ def plot(rows: list[dict], path: Path | str) -> None:
     for ax in axes[len(panels) :]:
         ax.set_visible(False)
     axes[0].legend(fontsize=6)
-    for ax in axes[-cols:]:
-        ax.set_xlabel("training rows per ability (synthetic: the same total)", fontsize=7)
+    fig.supxlabel("training rows per ability (synthetic: the same total)", fontsize=8)
     fig.suptitle(
         f"{TITLE}\nProfile {only_profile(rows)}, {_bases(rows)}; DoIT's per-item score, ±95% CI. DoIT's own curves are "
         "figures (its Figs. 2-6): compare trends, not levels.",
