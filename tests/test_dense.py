@@ -91,7 +91,9 @@ def test_dense_pass_writes_its_own_records_and_merges_into_the_task_metrics(tiny
     from kit.eval.tasks import builtin_general as task
 
     recipe = SimpleNamespace(eval=SimpleNamespace(seed=0, n_ctx_tokens=512, batch_size=4, n_threads=1))
-    spec = SimpleNamespace(task="builtin_general", n=4, dense_n=6)
+    from kit.recipe.schema import EvalTaskSpec
+
+    spec = EvalTaskSpec(task="builtin_general", n=4, dense_n=6)
     assert phase.dense_plan(tmp_path, task, SimpleNamespace(task="builtin_general"), recipe) is None
     settings, out = phase.dense_plan(tmp_path, task, spec, recipe)
     assert out.parent == tmp_path / "eval" and out.name.startswith("builtin_general-dense-")

@@ -355,7 +355,7 @@ def test_an_ability_whose_runs_all_failed_still_gets_a_report(tmp_path, rq):
 def test_unknown_report_lists_the_valid_ones(tmp_path):
     with pytest.raises(KeyError, match="rq1, rq2, rq3, rq4"):
         write_report("rq5", make_rows(SINGLE), tmp_path)
-    assert set(REPORTS) == {"rq1", "rq2", "rq3", "rq4", "p2"}
+    assert set(REPORTS) == {"rq1", "rq2", "rq3", "rq4", "p2", "p3"}
 
 
 def test_validate_rows_names_the_row_and_the_missing_field():
