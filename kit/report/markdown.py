@@ -7,6 +7,8 @@ adds a folder, not edits here.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from kit.report.claims import shown_metrics
 from kit.report.rows import Cell, series, tasks_by_ability
 from kit.report.stats import CONTRADICTED, INCONCLUSIVE, REPRODUCED, Verdict
@@ -247,3 +249,15 @@ def _paragraph(verdicts: list[Verdict], paper: str = "P1") -> str:
         " Our runs use a different base model, smaller data and LoRA instead of full fine-tuning: a reproduced claim "
         "means the same direction, not the same size of effect."
     )
+
+
+def write_verdicts(verdicts: list[Verdict], title: str, stem: Path, paper: str) -> list[Path]:
+    """``<stem>.md`` (the verdicts table) and ``<stem>.json``: a summary over several result folders (across_*)."""
+    import json
+
+    from kit.report.stats import as_json
+
+    paths = [stem.with_suffix(".md"), stem.with_suffix(".json")]
+    paths[0].write_text(verdicts_markdown(verdicts, title, paper_label=paper, paper=paper), encoding="utf-8")
+    paths[1].write_text(json.dumps([as_json(v) for v in verdicts], indent=1) + "\n", encoding="utf-8")
+    return paths

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import json
 from pathlib import Path
 
 import numpy as np
@@ -478,8 +477,4 @@ def write_across(rows_by_base: dict[str, list[dict]], out_dir: Path) -> list[Pat
     """results/p2/across_bases.md and .json: the cross-family claim over every base found."""
     title, verdicts = across_bases(rows_by_base)
     bases = ", ".join(rows_by_base) or "none"
-    text = md.verdicts_markdown(verdicts, f"{title} (bases: {bases})", paper_label="P2", paper="P2")
-    paths = [out_dir / "across_bases.md", out_dir / "across_bases.json"]
-    paths[0].write_text(text, encoding="utf-8")
-    paths[1].write_text(json.dumps([stats.as_json(v) for v in verdicts], indent=1) + "\n", encoding="utf-8")
-    return paths
+    return md.write_verdicts(verdicts, f"{title} (bases: {bases})", out_dir / "across_bases", "P2")

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import json
 import math
 from pathlib import Path
 
@@ -272,13 +271,10 @@ def across_sizes(rows_by_base: dict[str, list[dict]]) -> list[Verdict]:
 
 def write_across(rows_by_base: dict[str, list[dict]], out_dir: Path) -> list[Path]:
     """results/p3/across_sizes.md and .json: the size findings over every base found."""
-    verdicts = across_sizes(rows_by_base)
     bases = ", ".join(rows_by_base) or "none"
-    text = md.verdicts_markdown(verdicts, f"{SIZE_CLAIM} (bases: {bases})", paper_label="P3", paper="P3")
-    paths = [out_dir / "across_sizes.md", out_dir / "across_sizes.json"]
-    paths[0].write_text(text, encoding="utf-8")
-    paths[1].write_text(json.dumps([stats.as_json(v) for v in verdicts], indent=1) + "\n", encoding="utf-8")
-    return paths
+    return md.write_verdicts(
+        across_sizes(rows_by_base), f"{SIZE_CLAIM} (bases: {bases})", out_dir / "across_sizes", "P3"
+    )
 
 
 def checks(rows: list[dict]) -> list[tuple[str, list[Claim]]]:
