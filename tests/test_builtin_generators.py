@@ -210,3 +210,14 @@ def test_generators_are_found_by_name():
     assert get_generator("math_easy") is math_easy and get_task("builtin_math_easy") is builtin_math_easy
     with pytest.raises(KeyError, match="did you mean 'math'"):
         get_generator("maths")
+
+
+def test_a_generator_asked_for_more_items_than_it_has_says_so_instead_of_drawing_forever(monkeypatch):
+    from kit.data import builtin
+
+    monkeypatch.setattr(builtin, "MAX_DRAWS_WITHOUT_NEW", 500)
+    make = lambda seed, i: (f"question {i % 40}",)  # noqa: E731  (40 keys: about 35 train, 5 eval)
+    found = list(builtin.draw_distinct(make, 3, 0, "train", "tiny"))
+    assert len(found) == 3
+    with pytest.raises(ValueError, match="tiny: 500 draws in a row found no new train item after"):
+        list(builtin.draw_distinct(make, 100, 0, "train", "tiny"))

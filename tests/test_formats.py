@@ -259,8 +259,8 @@ def fake_datasets(monkeypatch):
     calls = []
     module = types.ModuleType("datasets")
 
-    def load_dataset(path, name=None, split=None):
-        calls.append((path, name, split))
+    def load_dataset(path, name=None, split=None, revision=None):
+        calls.append((path, name, split) if revision is None else (path, name, split, revision))
         if path == "offline/broken":
             raise ConnectionError("Couldn't reach 'offline/broken' on the Hub (LocalEntryNotFoundError)")
         return gsm8k_records(5)
@@ -275,6 +275,16 @@ def test_a_known_hub_id_needs_no_format_and_gets_its_config(fake_datasets):
     assert fake_datasets == [("openai/gsm8k", "main", "train")]
     assert report["format"] == "gsm8k" and report["kept"] == 5
     assert rows[0]["id"] == "openai/gsm8k:train:0"
+
+
+def test_a_hub_source_reads_its_pinned_revision(fake_datasets):
+    from kit.data.mixture import load_pool
+    from kit.recipe.schema import SourceSpec
+
+    entry = SourceSpec(source="hf:openai/gsm8k", revision="e53f048856ff4f594e959d75785d2c2d37b678ee", pool_n=3)
+    rows, report = load_pool(entry, 0)
+    assert fake_datasets == [("openai/gsm8k", "main", "train", entry.revision)]
+    assert report["revision"] == entry.revision and len(rows) == 3
 
 
 def test_an_unreachable_hub_raises_suggesting_local_or_builtin_sources(fake_datasets):

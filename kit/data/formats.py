@@ -293,16 +293,19 @@ def _resolve_hub_format(dataset_id: str, fmt: str | None, config: str | None) ->
     return fmt, config
 
 
-def _hub_records(dataset_id: str, config: str | None, split: str, fmt: str) -> list[tuple[str, object]]:
+def _hub_records(
+    dataset_id: str, config: str | None, split: str, fmt: str, revision: str | None = None
+) -> list[tuple[str, object]]:
     try:
         import datasets
     except ImportError as err:
         raise DataError("reading a hub dataset needs the `datasets` package: pip install datasets") from err
     try:
-        data = datasets.load_dataset(dataset_id, name=config, split=split)
+        data = datasets.load_dataset(dataset_id, name=config, split=split, revision=revision)
     except Exception as err:  # offline, DNS, auth, a missing dataset or split: the user's remedy is the same
         raise DataError(
-            f"could not load {dataset_id!r} (config {config!r}, split {split!r}) from the Hugging Face hub; "
+            f"could not load {dataset_id!r} (config {config!r}, split {split!r}, revision {revision or 'main'}) "
+            "from the Hugging Face hub; "
             f"it could not be reached or refused the request ({type(err).__name__}: {err}). Use a local copy "
             f"(a `local:` source with `format: {fmt}`) or a built-in generator (`builtin:math`, `builtin:code`, "
             "`builtin:general`)."
@@ -311,12 +314,21 @@ def _hub_records(dataset_id: str, config: str | None, split: str, fmt: str) -> l
 
 
 def load_hub(
-    dataset_id: str, fmt: str | None, split: str, *, source_name: str, config: str | None = None
+    dataset_id: str,
+    fmt: str | None,
+    split: str,
+    *,
+    source_name: str,
+    config: str | None = None,
+    revision: str | None = None,
 ) -> tuple[list[dict], dict]:
-    """Training rows from a Hugging Face hub dataset; ``fmt=None`` looks the id up in KNOWN_HUB_FORMATS."""
+    """Training rows from a Hugging Face hub dataset (at ``revision``, a commit, when given); ``fmt=None`` looks the
+    id up in KNOWN_HUB_FORMATS."""
     fmt, config = _resolve_hub_format(dataset_id, fmt, config)
-    records = _hub_records(dataset_id, config, split, fmt)
+    records = _hub_records(dataset_id, config, split, fmt, revision)
     report = {"source": source_name, "format": fmt, "dataset": dataset_id, "config": config, "split": split}
+    if revision is not None:
+        report["revision"] = revision
     rows = _convert_all(records, fmt, source_name, report)
     _enforce(report, f"hub dataset {dataset_id!r} split {split!r}", fmt, records[0][1] if records else None)
     return rows, report

@@ -40,7 +40,9 @@ def load_pool(entry, seed: int) -> tuple[list[dict], dict]:
     elif getattr(entry, "file", None):
         rows, report = formats.load_hub_file(target, entry.file, entry.revision, entry.format, source_name=entry.source)
     else:
-        rows, report = formats.load_hub(target, entry.format, entry.split, source_name=entry.source)
+        rows, report = formats.load_hub(
+            target, entry.format, entry.split, source_name=entry.source, revision=getattr(entry, "revision", None)
+        )
     if entry.select is not None:
         labels = [classify(r["messages"], entry.select.classifier) for r in rows]
         rows = [r for r, label in zip(rows, labels, strict=True) if label in entry.select.labels]

@@ -44,6 +44,10 @@ def split_of(key: str) -> str:
     return "eval" if hashlib.sha256(key.encode()).digest()[0] < 32 else "train"
 
 
+# A generator whose item space is used up would otherwise draw forever: give up after this many misses in a row.
+MAX_DRAWS_WITHOUT_NEW = 100_000
+
+
 def draw_distinct(make: Callable[[int, int], tuple], n: int, seed: int, split: str, prefix: str) -> Iterator[tuple]:
     """(id, *candidate) for the first n distinct candidates of ``split``, drawn in index order.
 
@@ -51,12 +55,19 @@ def draw_distinct(make: Callable[[int, int], tuple], n: int, seed: int, split: s
     a smaller n is a prefix of a larger one, and train and eval never share a key.
     """
     seen: set[str] = set()
-    i = 0
+    i = since_new = 0
     while len(seen) < n:
         candidate = make(seed, i)
         i += 1
         key = candidate[0]
         if key in seen or split_of(key) != split:
+            since_new += 1
+            if since_new > MAX_DRAWS_WITHOUT_NEW:
+                raise ValueError(
+                    f"{prefix}: {MAX_DRAWS_WITHOUT_NEW:,} draws in a row found no new {split} item after {len(seen)}; "
+                    f"the generator has about that many, fewer than the {n} asked for: lower n"
+                )
             continue
+        since_new = 0
         seen.add(key)
         yield (f"{prefix}-{hashlib.sha256(key.encode()).hexdigest()[:12]}", *candidate)
