@@ -158,3 +158,20 @@ def test_the_size_findings_need_two_bases_of_known_size():
     assert parts["code generation"] == REPRODUCED and parts["dialogue understanding"] == REPRODUCED
     assert parts["STEM biology"] == INCONCLUSIVE  # not mirrored: no rows
     assert found[0].outcome == INCONCLUSIVE  # biology and history cannot be decided on mirrors
+
+
+@pytest.mark.parametrize(
+    ("profile", "totals"),
+    [("cpu", [448, 112, 28, 7]), ("gpu", [10000, 2560, 640, 160, 40, 10])],
+)
+def test_the_recipe_expands_to_doits_volumes_at_equal_totals_for_both_arms(profile, totals):
+    from kit.plan import stage_examples
+    from kit.recipe import load_recipe
+
+    recipe = load_recipe("recipes/p3.yaml", profile=profile)
+    runs = recipe.runs()
+    by_arm = {arm: [stage_examples(r.recipe)[-1] for r in runs if r.arm == arm] for arm in P3_ARMS}
+    assert by_arm == {"curated": totals, "synthetic": totals}
+    tasks = {t.name for t in runs[0].recipe.eval.tasks}
+    assert len(tasks) == (8 if profile == "cpu" else 13) and all(":" in t for t in tasks)
+    assert recipe.train.min_steps == (12 if profile == "cpu" else 25)
