@@ -9,6 +9,7 @@ space (split by a hash of the item's canonical key), so they never overlap whate
 from __future__ import annotations
 
 import hashlib
+import random
 from collections.abc import Callable, Iterator
 from types import ModuleType
 
@@ -37,6 +38,11 @@ GENERATORS |= {
 
 def get_generator(name: str) -> ModuleType:
     return load(name, GENERATORS, "built-in generator")
+
+
+def rng_for(name: str, seed: int, i: int) -> random.Random:
+    """A generator's random stream for its i-th candidate: independent of every other candidate and generator."""
+    return random.Random(f"{name}:{seed}:{i}")
 
 
 def split_of(key: str) -> str:

@@ -30,11 +30,6 @@ ANSWER_LETTERS = "Write the letters of every correct option, and nothing else, o
 ANSWER_BOXED = "Reason step by step, then put the final answer in \\boxed{}."
 
 
-def rng_for(seed: int, i: int, name: str) -> random.Random:
-    """A generator's random stream for its i-th candidate: independent of every other candidate."""
-    return random.Random(f"{name}:{seed}:{i}")
-
-
 def mc_prompt(stem: str, options: list[str], instruction: str = ANSWER_LETTER) -> str:
     """DoIT's multiple-choice layout: the stem, then one option a line as ``A. text``, then the instruction."""
     lines = "".join(f"\n{LETTERS[k]}. {option}" for k, option in enumerate(options))

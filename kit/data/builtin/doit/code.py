@@ -17,8 +17,8 @@ import random
 import re
 from typing import NamedTuple
 
-from kit.data.builtin import draw_distinct
-from kit.data.builtin.doit import exchange, protocol, record, rng_for
+from kit.data.builtin import draw_distinct, rng_for
+from kit.data.builtin.doit import exchange, protocol, record
 
 VERSION = "2"
 TYPE = "code"
@@ -285,7 +285,7 @@ def corrupt(spec: Spec, rng: random.Random, prompt: str = "") -> tuple[str, ...]
 
 
 def make(seed: int, i: int) -> Item:
-    rng = rng_for(seed, i, "doit_code")
+    rng = rng_for("doit_code", seed, i)
     family, other = rng.sample(FAMILIES, 2)
     spec = family(rng)
     sig = f"{spec.name}({', '.join(spec.params)})"

@@ -12,8 +12,8 @@ from __future__ import annotations
 import random
 from typing import NamedTuple
 
-from kit.data.builtin import draw_distinct
-from kit.data.builtin.doit import exchange, protocol, record, rng_for
+from kit.data.builtin import draw_distinct, rng_for
+from kit.data.builtin.doit import exchange, protocol, record
 
 VERSION = "1"
 TYPE = "creative_writing"
@@ -199,7 +199,7 @@ KINDS = (_poem, _story, _slogan, _letter)
 
 def make(seed: int, i: int) -> tuple[str, str, str, str]:
     """Candidate i: (prompt, gold, fine distractor, coarse distractor)."""
-    rng = rng_for(seed, i, "doit_creative_writing")
+    rng = rng_for("doit_creative_writing", seed, i)
     kind, other = rng.sample(KINDS, 2)
     piece = kind(rng)
     return piece.prompt, piece.gold, piece.fine, other(rng).gold

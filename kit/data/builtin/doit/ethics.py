@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from kit.data.builtin import draw_distinct
-from kit.data.builtin.doit import ANSWER_LETTERS, LETTERS, exchange, mc_prompt, protocol, record, rng_for
+from kit.data.builtin import draw_distinct, rng_for
+from kit.data.builtin.doit import ANSWER_LETTERS, LETTERS, exchange, mc_prompt, protocol, record
 
 VERSION = "1"
 TYPE = "ethics"
@@ -149,7 +149,7 @@ class Item(NamedTuple):
 
 
 def make(seed: int, i: int) -> Item:
-    rng = rng_for(seed, i, "doit_ethics")
+    rng = rng_for("doit_ethics", seed, i)
     s = rng.randrange(len(SCENARIOS))
     scenario = SCENARIOS[s]
     name = rng.choice(NAMES)

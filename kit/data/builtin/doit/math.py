@@ -10,8 +10,8 @@ from __future__ import annotations
 import random
 from typing import NamedTuple
 
-from kit.data.builtin import draw_distinct
-from kit.data.builtin.doit import ANSWER_BOXED, exchange, protocol, record, rng_for
+from kit.data.builtin import draw_distinct, rng_for
+from kit.data.builtin.doit import ANSWER_BOXED, exchange, protocol, record
 
 VERSION = "1"
 TYPE = "math"
@@ -106,7 +106,7 @@ FAMILIES = (_packs, _change, _pages, _groups, _trees, _average, _savings)
 
 
 def make(seed: int, i: int) -> Item:
-    rng = rng_for(seed, i, "doit_math")
+    rng = rng_for("doit_math", seed, i)
     text, steps = rng.choice(FAMILIES)(rng)
     assert all(0 <= x < 1000 for step in steps for x in (step[0], step[2], step[3])), (text, steps)
     lines = [f"{a} {op} {b} = {c}" for a, op, b, c in steps]

@@ -14,8 +14,8 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from kit.data.builtin import draw_distinct
-from kit.data.builtin.doit import exchange, mc_prompt, protocol, record, rng_for, shuffled
+from kit.data.builtin import draw_distinct, rng_for
+from kit.data.builtin.doit import exchange, mc_prompt, protocol, record, shuffled
 
 VERSION = "1"
 TYPE = "ood"
@@ -160,7 +160,7 @@ def question(subject: str) -> Callable[[int, int], tuple[str, str, str]]:
     """``make(seed, i)`` for one subject: (stem, the user prompt, the gold letter)."""
 
     def make(seed: int, i: int) -> tuple[str, str, str]:
-        rng = rng_for(seed, i, f"doit_{subject}")
+        rng = rng_for(f"doit_{subject}", seed, i)
         stem, gold, wrong = MAKERS[subject](rng)
         options, letter = shuffled(rng, gold, wrong)
         return stem, mc_prompt(stem, options), letter
@@ -178,7 +178,7 @@ def records(n: int, seed: int, split: str) -> list[dict]:
     for k in range(n):
         subject = SUBJECTS[k % 3]
         item_id, stem, prompt, letter = drawn[subject][k // 3]
-        shots = rng_for(seed, k, f"doit_ood_shots:{subject}").sample(
+        shots = rng_for(f"doit_ood_shots:{subject}", seed, k).sample(
             [shot for shot in pools[subject] if shot[1] != stem], N_SHOTS
         )
         messages = [m for _, _, p, a in shots for m in exchange(p, a)] + exchange(prompt, letter)

@@ -22,8 +22,8 @@ import itertools
 import random
 from typing import NamedTuple
 
-from kit.data.builtin import draw_distinct
-from kit.data.builtin.doit import exchange, mc_prompt, protocol, record, rng_for, shuffled
+from kit.data.builtin import draw_distinct, rng_for
+from kit.data.builtin.doit import exchange, mc_prompt, protocol, record, shuffled
 
 VERSION = "1"
 TYPE = "reasoning"
@@ -236,7 +236,7 @@ KINDS = {"syllogism": _syllogism, "conditional": _conditional, "ordering": _orde
 
 
 def make(seed: int, i: int) -> Item:
-    rng = rng_for(seed, i, "doit_reasoning")
+    rng = rng_for("doit_reasoning", seed, i)
     kind = rng.choice(sorted(KINDS))
     stem, gold, wrong = KINDS[kind](rng)
     options, letter = shuffled(rng, gold, wrong)

@@ -14,8 +14,8 @@ from __future__ import annotations
 import random
 from typing import NamedTuple
 
-from kit.data.builtin import draw_distinct
-from kit.data.builtin.doit import protocol, record, rng_for
+from kit.data.builtin import draw_distinct, rng_for
+from kit.data.builtin.doit import protocol, record
 
 VERSION = "1"
 TYPE = "role_play"
@@ -140,7 +140,7 @@ def _corrupted(rng: random.Random, p: Persona, fact: str) -> Persona:
 
 def make(seed: int, i: int) -> tuple[str, list[dict], str, str]:
     """Candidate i: (the conversation before the gold as text, every message, fine distractor, coarse distractor)."""
-    rng = rng_for(seed, i, "doit_role_play")
+    rng = rng_for("doit_role_play", seed, i)
     p = _persona(rng)
     setup = (
         f"You are {p.name}, a {p.role.role} at {p.place}. {_cap(p.item)} costs ${p.price}. {p.place} is open from "

@@ -19,8 +19,8 @@ from __future__ import annotations
 import random
 from typing import NamedTuple
 
-from kit.data.builtin import draw_distinct
-from kit.data.builtin.doit import exchange, mc_prompt, protocol, record, rng_for, shuffled
+from kit.data.builtin import draw_distinct, rng_for
+from kit.data.builtin.doit import exchange, mc_prompt, protocol, record, shuffled
 
 VERSION = "1"
 TYPE = "understanding"
@@ -166,7 +166,7 @@ KINDS = {"time": _time, "place": _place, "buy": _buy, "bring": _bring, "weekend"
 
 
 def make(seed: int, i: int) -> Item:
-    rng = rng_for(seed, i, "doit_understanding")
+    rng = rng_for("doit_understanding", seed, i)
     kind = rng.choice(sorted(KINDS))
     k = rng.choice((3, 4))
     a, b = rng.sample(NAMES, 2)

@@ -10,7 +10,6 @@ then ``Answer: <answer>`` (P2 trains on chat data only; these rows exist as posi
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -71,10 +70,6 @@ def _item(item_id: str, task: str, p: Problem) -> dict:
     options = list(p.options) if p.options is not None else None
     aliases = {answer: list(forms) for answer, forms in p.aliases} if p.aliases is not None else None
     return short_answer.eval_item(item_id, task, p.question, p.answer, p.kind, options, aliases)
-
-
-def rng_for(name: str, seed: int, i: int) -> random.Random:
-    return random.Random(f"{name}:{seed}:{i}")
 
 
 def distinct_wrong(candidates, gold: str, kind: str, want: int, options=None) -> tuple[str, ...] | None:

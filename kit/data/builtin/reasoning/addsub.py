@@ -5,7 +5,8 @@ smaller number, version 2: version 1 dropped it when negative, about 3 sums in 1
 
 from __future__ import annotations
 
-from kit.data.builtin.reasoning import FIRST_NAMES, Problem, distinct_wrong, functions, rng_for
+from kit.data.builtin import rng_for
+from kit.data.builtin.reasoning import FIRST_NAMES, Problem, distinct_wrong, functions
 
 VERSION = "2"
 TASK = "p2_addsub"

@@ -8,7 +8,8 @@ names, in the singular like the gold."""
 
 from __future__ import annotations
 
-from kit.data.builtin.reasoning import FIRST_NAMES, Problem, functions, rng_for
+from kit.data.builtin import rng_for
+from kit.data.builtin.reasoning import FIRST_NAMES, Problem, functions
 
 VERSION = "2"  # 2: singular or plural both right, bAbI's question as it is (1: "Answer ... in the singular.")
 TASK = "p2_babi_deduction"

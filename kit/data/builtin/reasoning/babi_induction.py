@@ -6,7 +6,8 @@ colours the story names."""
 
 from __future__ import annotations
 
-from kit.data.builtin.reasoning import COLOURS, FIRST_NAMES, Problem, functions, rng_for
+from kit.data.builtin import rng_for
+from kit.data.builtin.reasoning import COLOURS, FIRST_NAMES, Problem, functions
 
 VERSION = "1"
 TASK = "p2_babi_induction"

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import functools
 
-from kit.data.builtin.reasoning import Problem, distinct_wrong, functions, rng_for
+from kit.data.builtin import rng_for
+from kit.data.builtin.reasoning import Problem, distinct_wrong, functions
 from kit.data.builtin.reasoning.addsub import PRONOUN
 
 VERSION = "3"  # 3: CLUTRR's own composition rules (2: our path algebra, with in-law siblings; 1: two hops)

@@ -4,7 +4,8 @@ answer kind ``yesno``; one distractor, the other answer (chance 1/2)."""
 
 from __future__ import annotations
 
-from kit.data.builtin.reasoning import FIRST_NAMES, Problem, functions, rng_for
+from kit.data.builtin import rng_for
+from kit.data.builtin.reasoning import FIRST_NAMES, Problem, functions
 
 VERSION = "1"
 TASK = "p2_coin_flip"

@@ -4,7 +4,8 @@ more or fewer, half each. One distractor, the other option (chance 1/2)."""
 
 from __future__ import annotations
 
-from kit.data.builtin.reasoning import FIRST_NAMES, Problem, functions, rng_for
+from kit.data.builtin import rng_for
+from kit.data.builtin.reasoning import FIRST_NAMES, Problem, functions
 from kit.data.builtin.reasoning.addsub import THINGS
 
 VERSION = "1"

@@ -4,7 +4,8 @@ Distractors: the last letters concatenated, and the first letters in another ord
 
 from __future__ import annotations
 
-from kit.data.builtin.reasoning import FIRST_NAMES, WORDS, Problem, distinct_wrong, functions, rng_for
+from kit.data.builtin import rng_for
+from kit.data.builtin.reasoning import FIRST_NAMES, WORDS, Problem, distinct_wrong, functions
 
 VERSION = "1"
 TASK = "p2_first_letter"

@@ -7,7 +7,8 @@ as many digits as the gold (the twin compares mean log-probs per token)."""
 
 from __future__ import annotations
 
-from kit.data.builtin.reasoning import Problem, distinct_wrong, functions, rng_for
+from kit.data.builtin import rng_for
+from kit.data.builtin.reasoning import Problem, distinct_wrong, functions
 
 VERSION = "2"
 TASK = "p2_multistep"

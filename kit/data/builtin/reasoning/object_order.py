@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from itertools import permutations
 
-from kit.data.builtin.reasoning import COLOURS, Problem, functions, rng_for
+from kit.data.builtin import rng_for
+from kit.data.builtin.reasoning import COLOURS, Problem, functions
 
 VERSION = "1"
 TASK = "p2_object_order"

@@ -5,7 +5,8 @@ prompt: every model preferred it (the base model's twin scored 0.0 on 64 items),
 
 from __future__ import annotations
 
-from kit.data.builtin.reasoning import WORDS, Problem, distinct_wrong, functions, rng_for
+from kit.data.builtin import rng_for
+from kit.data.builtin.reasoning import WORDS, Problem, distinct_wrong, functions
 
 VERSION = "2"
 TASK = "p2_reverse_list"
