@@ -20,7 +20,7 @@ def total_steps(n_rows: int, train) -> int:
     per_step = train.batch_size * train.grad_accum_steps
     if train.max_steps:
         return train.max_steps
-    return max(1, math.ceil(n_rows * train.epochs / per_step), getattr(train, "min_steps", None) or 0)
+    return max(1, math.ceil(n_rows * train.epochs / per_step), train.min_steps or 0)
 
 
 def sft_config(job, out_dir: str, n_rows: int):

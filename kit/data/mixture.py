@@ -37,11 +37,11 @@ def load_pool(entry, seed: int) -> tuple[list[dict], dict]:
         path = Path(target).expanduser()
         rows, report = formats.read_local(path, entry.format, source_name=entry.source)
         report = {**report, "path": str(path.resolve())}
-    elif getattr(entry, "file", None):
+    elif entry.file:
         rows, report = formats.load_hub_file(target, entry.file, entry.revision, entry.format, source_name=entry.source)
     else:
         rows, report = formats.load_hub(
-            target, entry.format, entry.split, source_name=entry.source, revision=getattr(entry, "revision", None)
+            target, entry.format, entry.split, source_name=entry.source, revision=entry.revision
         )
     if entry.select is not None:
         labels = [classify(r["messages"], entry.select.classifier) for r in rows]

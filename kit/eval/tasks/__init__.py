@@ -9,9 +9,9 @@
 
 A task that needs more than one generation per item (multi-turn, an LLM judge) defines instead
 ``evaluate(engine, items, desc) -> list[dict]``, one record per item with ``id`` and ``score``.
-A module that serves several item files (P3's ``doit``: one per ability) defines ``SUBSETS`` and ``SPLITS``, and
-its ``load_items``/``dense_items`` take ``subset=`` and ``split=`` keywords; a recipe names them (``subset:``,
-``split:``) and ``for_spec`` binds them.
+A module that serves several item files (P3's ``doit``: one per ability) defines ``SUBSETS`` and ``SPLITS``; its
+``load_items`` takes ``subset=`` and ``split=`` keywords and its ``cache_identity`` a ``subset=``; a recipe names
+them (``subset:``, ``split:``) and ``for_spec`` binds them.
 Optional hooks: ``unavailable() -> str | None`` (why it cannot run here; recipes may mark such a
 task ``optional``) and ``cache_identity() -> dict`` (more that decides a cached result, e.g. the judge).
 """
@@ -81,27 +81,16 @@ class Bound:
     def __getattr__(self, name: str):
         return getattr(self.module, name)
 
-    def _where(self) -> dict:
-        return {"subset": self.subset, "split": self.split or self.module.SPLITS[0]}
-
     def load_items(self, n: int | None, seed: int) -> list[dict]:
-        return self.module.load_items(n, seed, **self._where())
-
-    def dense_items(self, n: int | None, seed: int) -> list[dict]:
-        return self.module.dense_items(n, seed, **self._where())
+        return self.module.load_items(n, seed, subset=self.subset, split=self.split or self.module.SPLITS[0])
 
     def cache_identity(self) -> dict:
-        own = getattr(self.module, "cache_identity", None)
-        if own is None:
-            return {}
-        import inspect
-
-        return own(subset=self.subset) if "subset" in inspect.signature(own).parameters else own()
+        return self.module.cache_identity(subset=self.subset)
 
 
 def for_spec(spec) -> ModuleType | Bound:
     """The task an eval spec names, bound to its subset and split when it gives them."""
     module = get_task(spec.task)
-    if getattr(spec, "subset", None) is None and getattr(spec, "split", None) is None:
+    if spec.subset is None and spec.split is None:
         return module
     return Bound(module, spec.subset, spec.split)

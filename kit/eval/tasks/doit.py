@@ -82,7 +82,8 @@ def load_items(n: int | None, seed: int, *, subset: str, split: str = "test") ->
     return items_of(_records(subset, split), "doit", f"{subset}-{split}", n, seed)
 
 
-def cache_identity() -> dict:
+def cache_identity(subset: str | None = None) -> dict:
+    """The repository and its revision decide every subset's items."""
     return {"dataset": REPO, "revision": REVISION}
 
 
