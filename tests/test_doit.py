@@ -280,3 +280,15 @@ def test_the_mirror_task_serves_every_mirrored_ability_through_the_same_items_an
     ood = doit_mirror.load_items(3, 0, subset="ood")
     assert [len(it["messages"]) for it in ood] == [11, 11, 11]  # 5 shots, then the question
     assert {task.chance(it["reference"], it["messages"][-1]["content"]) for it in ood} == {0.25}
+
+
+def test_a_test_file_with_a_bad_record_is_refused_not_thinned(tmp_path):
+    good = (DOIT / "curated/test/reasoning_test.json").read_text(encoding="utf-8")
+    path = tmp_path / "reasoning_test.json"
+    path.write_text(good + '{"messages": [], "type": "reasoning", "question_format": 0}\n', encoding="utf-8")
+    with pytest.raises(DataError, match="reasoning_test.json:3: messages must be a non-empty list"):
+        formats.read_doit(path)
+    path.write_text(good + "not json\n", encoding="utf-8")
+    with pytest.raises(DataError, match="line is not valid JSON"):
+        formats.read_doit(path)
+    assert formats.read_doit(DOIT / "curated/test/reasoning_test.json") == records("curated/test/reasoning_test.json")

@@ -378,3 +378,17 @@ def read_mtbench(path: str | Path) -> list[dict]:
     if duplicates:
         raise DataError(f"{path}: duplicate MT-Bench question ids {duplicates[:EXAMPLE_IDS]}")
     return items
+
+
+def read_doit(path: str | Path) -> list[dict]:
+    """P3's test records (kit.data.doit) in file order; any bad record raises: a test set is fixed, so nothing is
+    set aside."""
+    from kit.data import doit
+
+    path = Path(path)
+    _, records = _read_records(path, "doit")
+    for default_id, record in records:
+        why = "line is not valid JSON" if record is _BAD_JSON else doit.problem(record)
+        if why:
+            raise DataError(f"{path}: DoIT record {default_id}: {why}")
+    return [record for _, record in records]

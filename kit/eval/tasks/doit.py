@@ -22,7 +22,6 @@ files ``ceval_<subject>.json``, test only).
 from __future__ import annotations
 
 import functools
-import json
 import math
 import re
 
@@ -55,19 +54,10 @@ def file_of(subset: str, split: str) -> str:
 
 @functools.cache
 def _records(subset: str, split: str) -> tuple[dict, ...]:
-    from kit.data import hubfile
+    from kit.data import formats, hubfile
 
     paths, _ = hubfile.fetch(REPO, file_of(subset, split), REVISION)
-    out = []
-    for lineno, line in enumerate(paths[0].read_text(encoding="utf-8").splitlines(), 1):
-        if line.strip():
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError as err:
-                raise DataError(f"{paths[0]}:{lineno}: not a JSON line ({err})") from None
-    if not out:
-        raise DataError(f"{paths[0]}: no records")
-    return tuple(out)
+    return tuple(formats.read_doit(paths[0]))
 
 
 def items_of(records, task: str, prefix: str, n: int | None, seed: int) -> list[dict]:
