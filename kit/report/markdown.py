@@ -165,6 +165,15 @@ def num(x: float | None, signed: bool = False) -> str:
     return f"{x:+.3g}" if signed else f"{x:.3g}"
 
 
+def estimate(ci3: tuple[float, float, float] | None, signed: bool = False) -> str:
+    """A table cell ``0.412 [0.371, 0.455]`` (``+0.041 [...]`` signed, for a difference) of (estimate, low, high)."""
+    if ci3 is None:
+        return DASH
+    fmt = "{:+.3f}" if signed else "{:.3f}"
+    point, low, high = (fmt.format(x) for x in ci3)
+    return f"{point} [{low}, {high}]"
+
+
 def ci(low: float | None, high: float | None) -> str:
     return "—" if low is None or high is None else f"[{num(low, True)}, {num(high, True)}]"
 

@@ -329,10 +329,6 @@ def across_bases(rows_by_base: dict[str, list[dict]]) -> tuple[str, list[Verdict
 # --- table ------------------------------------------------------------------------------------------------------
 
 
-def _fmt_ci(ci: tuple[float, float, float] | None) -> str:
-    return md.DASH if ci is None else f"{ci[0]:.3f} [{ci[1]:.3f}, {ci[2]:.3f}]"
-
-
 def _score_table(rows: list[dict], metric: str, notes: md.Footnotes) -> list[str]:
     by_domain = tasks_by_domain(rows)
     header = [
@@ -354,14 +350,14 @@ def _score_table(rows: list[dict], metric: str, notes: md.Footnotes) -> list[str
                 md.ours(_cell(rows, a, task, metric), notes, f"{a}, `{task}`", show_n=False) for a in ("base", *ARMS)
             ]
             gain = stats.combination_ci(_gain_cells([task], metric), rows, _gain_weights([task]))
-            lines.append([*line, _fmt_ci(gain)])
+            lines.append([*line, md.estimate(gain)])
     for domain, tasks in [*by_domain.items(), ("overall", [t for ts in by_domain.values() for t in ts])]:
         line = [f"**{domain} mean**", f"{len(tasks)} tasks", "", ""]
         for arm in ("base", *ARMS):
             ci = stats.combination_ci([_ref(arm, t, metric) for t in tasks], rows, [1 / len(tasks)] * len(tasks))
-            line.append(_fmt_ci(ci))
+            line.append(md.estimate(ci))
         gain = stats.combination_ci(_gain_cells(tasks, metric), rows, _gain_weights(tasks))
-        lines.append([*line, _fmt_ci(gain)])
+        lines.append([*line, md.estimate(gain)])
     rule = ["---"] * 4 + ["---:"] * (len(header) - 4)
     return md.table_lines(header, rule, lines)
 

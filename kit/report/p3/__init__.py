@@ -94,10 +94,16 @@ def fractions(rows: list[dict], arm: str) -> list[float]:
     return sorted({fraction_key(r["fraction"]) for r in rows if r["arm"] == arm and r["fraction"]})
 
 
+def n_total(rows: list[dict], arm: str, fraction: float) -> int:
+    """Training rows of the arm's run at ``fraction`` (0 when unknown)."""
+    return max(
+        (r["n_examples"] for r in rows if r["arm"] == arm and fraction_key(r["fraction"]) == fraction), default=0
+    )
+
+
 def per_ability(rows: list[dict], arm: str, fraction: float) -> int | None:
     """Training rows per ability of a curated run (its total over the abilities it trains); None when unknown."""
-    n = max((r["n_examples"] for r in rows if r["arm"] == arm and fraction_key(r["fraction"]) == fraction), default=0)
-    k = len([a for a in abilities(rows) if a != "ood"])
+    n, k = n_total(rows, arm, fraction), len([a for a in abilities(rows) if a != "ood"])
     return round(n / k) if n and k else None
 
 
@@ -197,18 +203,23 @@ def synthetic_near_chance(rows: list[dict]) -> Claim:
     if not tasks or top is None:
         return Claim(claim, "difference", what, (), None, DELTA_NEAR_CHANCE, why="no synthetic runs")
     # chance is a constant of the items (not resampled): the mean over tasks of each task's mean chance
-    chances = [_mean_chance(rows, t) for t in tasks]
-    if None in chances:
+    level = mean_chance(rows, tasks)
+    if level is None:
         return Claim(claim, "difference", what, (), None, DELTA_NEAR_CHANCE, why="a task has no chance baseline")
-    level = sum(chances) / len(chances)
     refs = tuple(CellRef("synthetic", top, t, METRIC) for t in tasks)
     gap = Claim(claim, "difference", what, refs, lambda m: m.mean(-1) - level, 0.0)
     return _within(claim, gap, DELTA_NEAR_CHANCE, what)
 
 
-def _mean_chance(rows: list[dict], task: str) -> float | None:
-    values = [r["score"] for r in rows if r["task"] == task and r.get("metric") == "chance" and r["status"] == "ok"]
-    return sum(values) / len(values) if values else None
+def mean_chance(rows: list[dict], tasks: list[str]) -> float | None:
+    """The mean over ``tasks`` of each task's chance level (its ``chance`` rows); None when a task has none."""
+    per_task = []
+    for task in tasks:
+        values = [r["score"] for r in rows if r["task"] == task and r.get("metric") == "chance" and r["status"] == "ok"]
+        if not values:
+            return None
+        per_task.append(sum(values) / len(values))
+    return sum(per_task) / len(per_task) if per_task else None
 
 
 def synthetic_flat(rows: list[dict]) -> Claim:
@@ -394,13 +405,9 @@ def _bases(rows: list[dict]) -> str:
 # --- table ------------------------------------------------------------------------------------------------------
 
 
-def _fmt_ci(ci: tuple[float, float, float] | None) -> str:
-    return md.DASH if ci is None else f"{ci[0]:+.3f} [{ci[1]:+.3f}, {ci[2]:+.3f}]"
-
-
 def _chance(rows: list[dict], tasks: list[str]) -> str:
-    values = [r["score"] for r in rows if r["task"] in tasks and r.get("metric") == "chance" and r["status"] == "ok"]
-    return f"{sum(values) / len(values):.3f}" if values else md.DASH
+    level = mean_chance(rows, tasks)
+    return md.DASH if level is None else f"{level:.3f}"
 
 
 def _mean_ci(rows: list[dict], arm: str, fraction: float | None, tasks: list[str]):
@@ -416,7 +423,7 @@ def table(rows: list[dict]) -> str:
     cur, syn = fractions(rows, "curated"), fractions(rows, "synthetic")
     header = ["ability", "task", "chance", "untrained base"]
     header += [f"curated {per_ability(rows, 'curated', f) or '?'}/ability" for f in cur]
-    header += [f"synthetic {_total(rows, 'synthetic', f)}" for f in syn]
+    header += [f"synthetic {n:,}" if (n := n_total(rows, "synthetic", f)) else "synthetic ?" for f in syn]
     header += ["curated slope per doubling [95% CI]", "curated − synthetic, largest volume [95% CI]"]
     lines = []
     for ability in abilities(rows):
@@ -438,10 +445,10 @@ def table(rows: list[dict]) -> str:
             f"**{name}**",
             f"{len(tasks)} tasks",
             _chance(rows, tasks),
-            _fmt_mean(_mean_ci(rows, "base", 0.0, tasks)),
+            md.estimate(_mean_ci(rows, "base", 0.0, tasks)),
         ]
-        line += [_fmt_mean(_mean_ci(rows, "curated", f, tasks)) for f in cur]
-        line += [_fmt_mean(_mean_ci(rows, "synthetic", f, tasks)) for f in syn]
+        line += [md.estimate(_mean_ci(rows, "curated", f, tasks)) for f in cur]
+        line += [md.estimate(_mean_ci(rows, "synthetic", f, tasks)) for f in syn]
         lines.append(line + [_claim_ci(grows_any(rows, tasks), rows), _claim_ci(_gap(rows, tasks), rows)])
     rule = ["---", "---", "---:"] + ["---:"] * (len(header) - 3)
     opening = (
@@ -458,15 +465,6 @@ def table(rows: list[dict]) -> str:
     return md.render(opening, header, rule, lines, notes)
 
 
-def _total(rows: list[dict], arm: str, fraction: float) -> str:
-    n = max((r["n_examples"] for r in rows if r["arm"] == arm and fraction_key(r["fraction"]) == fraction), default=0)
-    return f"{n:,}" if n else "?"
-
-
-def _fmt_mean(ci) -> str:
-    return md.DASH if ci is None else f"{ci[0]:.3f} [{ci[1]:.3f}, {ci[2]:.3f}]"
-
-
 def grows_any(rows: list[dict], tasks: list[str]) -> Claim:
     return group_trend("slope", rows, "curated", tasks, DELTA_SLOPE)
 
@@ -479,7 +477,7 @@ def _claim_ci(claim: Claim, rows: list[dict]) -> str:
     if claim.why:
         return md.DASH
     v = stats.evaluate(claim, rows)
-    return md.DASH if v.statistic is None else _fmt_ci((v.statistic, v.ci_low, v.ci_high))
+    return md.DASH if v.statistic is None else md.estimate((v.statistic, v.ci_low, v.ci_high), signed=True)
 
 
 # --- figure -----------------------------------------------------------------------------------------------------
@@ -506,7 +504,7 @@ def plot(rows: list[dict], path: Path | str) -> None:
             points = []
             for f in fractions(rows, arm):
                 ci = _mean_ci(rows, arm, f, tasks)
-                n = _n_total(rows, arm, f)
+                n = n_total(rows, arm, f)
                 if ci is not None and n:
                     points.append((n / k, ci[0], (ci[2] - ci[1]) / 2))
             if points:
@@ -514,11 +512,9 @@ def plot(rows: list[dict], path: Path | str) -> None:
         base = _mean_ci(rows, "base", 0.0, tasks)
         if base is not None:
             ax.axhline(base[0], color="0.5", lw=1, label="untrained base")
-        chance = [
-            r["score"] for r in rows if r["task"] in tasks and r.get("metric") == "chance" and r["status"] == "ok"
-        ]
-        if chance:
-            ax.axhline(sum(chance) / len(chance), color="0.3", ls=":", lw=1, label="chance")
+        chance = mean_chance(rows, tasks)
+        if chance is not None:
+            ax.axhline(chance, color="0.3", ls=":", lw=1, label="chance")
         ax.set_xscale("log", base=4)
         ax.set_title(name, fontsize=9)
         ax.tick_params(labelsize=7)
@@ -534,9 +530,3 @@ def plot(rows: list[dict], path: Path | str) -> None:
     )
     fig.subplots_adjust(left=0.06, right=0.99, bottom=0.08, top=0.86, wspace=0.25, hspace=0.45)
     figures.save(fig, path)
-
-
-def _n_total(rows: list[dict], arm: str, fraction: float) -> int:
-    return max(
-        (r["n_examples"] for r in rows if r["arm"] == arm and fraction_key(r["fraction"]) == fraction), default=0
-    )
