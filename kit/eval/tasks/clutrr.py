@@ -32,13 +32,5 @@ def _items() -> list[tuple[dict, list[str]]]:
     return out
 
 
-def load_items(n: int | None, seed: int) -> list[dict]:
-    return hub.nested([item for item, _ in _items()], n, seed, "CLUTRR gen_train23_test2to10 (test)")
-
-
+load_items, dense_items = hub.test_set(_items, "CLUTRR gen_train23_test2to10 (test)")
 score = short_answer.score
-
-
-def dense_items(n: int, seed: int) -> list[dict]:
-    others = {item["id"]: o for item, o in _items()}
-    return [short_answer.dense_item(it, others[it["id"]][:2]) for it in load_items(n, seed)]

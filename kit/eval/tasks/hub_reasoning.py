@@ -306,6 +306,21 @@ def ordered_others(options, gold: str, key: str) -> list[str]:
     return sorted(others, key=lambda o: hashlib.sha256(f"{key}:{o}".encode()).hexdigest())
 
 
+def test_set(items, what: str):
+    """``(load_items, dense_items)`` of a task on a real test set: ``items()`` gives each (item, its distractors, best
+    first); a sample is the seeded nested order, the twins take the first two distractors."""
+    from kit.eval.tasks import short_answer
+
+    def load_items(n: int | None, seed: int) -> list[dict]:
+        return nested([item for item, _ in items()], n, seed, what)
+
+    def dense_items(n: int, seed: int) -> list[dict]:
+        others = {item["id"]: o for item, o in items()}
+        return [short_answer.dense_item(it, others[it["id"]][:2]) for it in load_items(n, seed)]
+
+    return load_items, dense_items
+
+
 def nested(items: list[dict], n: int | None, seed: int, what: str) -> list[dict]:
     """The first n items in the seeded nested order (all when n is None)."""
     from kit.data.subset import nested_order
