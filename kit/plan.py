@@ -63,12 +63,11 @@ def plan(recipe: Recipe, speed: dict) -> list[PlanLine]:
             strict=True,
         ):
             epochs = stage.epochs or r.train.epochs
+            per_step = r.train.batch_size * r.train.grad_accum_steps
             if r.train.max_steps is not None:
-                seen = r.train.max_steps * r.train.batch_size * r.train.grad_accum_steps
-                tokens = None if not examples else seen * epoch_tokens / examples
+                tokens = None if not examples else r.train.max_steps * per_step * epoch_tokens / examples
             else:
                 tokens = None if epoch_tokens is None else epoch_tokens * epochs
-                per_step = r.train.batch_size * r.train.grad_accum_steps
                 if tokens is not None and examples and r.train.min_steps:  # the floor on steps (kit.backends.sft)
                     tokens = max(tokens, r.train.min_steps * per_step * epoch_tokens / examples)
             run = runs.run_dir(key)
