@@ -108,15 +108,19 @@ class Engine:
 
     def generate_ids(self, prompt: list[int], max_tokens: int) -> list[int]:
         """One prompt, one at a time through llama-cpp-python's own loop (the exact reference mode)."""
+        return list(self.stream_ids(prompt, max_tokens))
+
+    def stream_ids(self, prompt: list[int], max_tokens: int) -> Iterator[int]:
+        """``generate_ids``'s tokens as they are decoded (``kit chat`` prints them as they come)."""
         budget = self._budget(prompt, max_tokens, self.n_ctx)
-        out: list[int] = []
+        produced = 0
         for tok in self.llm.generate(prompt, top_k=1, top_p=1.0, min_p=0.0, temp=0.0, repeat_penalty=1.0):
             if self._is_eog(self._vocab, tok):
                 break
-            out.append(tok)
-            if len(out) >= budget:
+            yield tok
+            produced += 1
+            if produced >= budget:
                 break
-        return out
 
     def generate_many(
         self,
