@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from kit.estimate import DEFAULT_GPU_CLASS, GPU_CLASSES
+from kit.export.bundle import ExportNotFound
 from kit.recipe import PROFILES, RecipeError, load_recipe, shipped_recipes
 from kit.runs import results_root
 
@@ -160,6 +161,31 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """A scored run's GGUF, model card and (with --ollama) Modelfile, in a folder of its own."""
+    from kit.export import bundle
+
+    scored = bundle.find(args.run, args.quant)
+    for path in bundle.write(scored, Path(args.to), ollama=args.ollama):
+        print(f"wrote {path}")
+    if args.ollama:
+        print(f"next: cd {args.to} && ollama create sft-{scored.run.id} -f Modelfile && ollama run sft-{scored.run.id}")
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """A REPL over a scored GGUF, decoding as the evaluation did."""
+    from kit import chat, env
+    from kit.export import bundle
+
+    scored = bundle.find(args.run, args.quant)
+    n_ctx = max((r.get("n_ctx") or 0 for r in scored.scores.values()), default=0) or 2048
+    chat.repl(
+        scored.gguf, n_ctx=n_ctx, n_threads=env.n_threads(args.threads), max_tokens=args.max_tokens, system=args.system
+    )
+    return 0
+
+
 def _write_report(name: str, rows: list[dict], folder: Path) -> None:
     from kit.report import REPORTS, write_report
 
@@ -212,6 +238,20 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("report", help="rebuild tables, plots and verdicts from stored results")
     p.add_argument("names", nargs="*", help="e.g. rq1 rq2 (default: every one with stored runs)")
     p.set_defaults(func=cmd_report)
+    run_help = "a summary under results/ (rq1/code-f1, or its path) or a run id (a prefix of 4+ characters)"
+    p = sub.add_parser("export", help="copy a scored run's GGUF with a model card (and an Ollama Modelfile)")
+    p.add_argument("run", help=run_help)
+    p.add_argument("--to", required=True, help="the folder to write into (created)")
+    p.add_argument("--ollama", action="store_true", help="also write a Modelfile (template, stops, greedy)")
+    p.add_argument("--quant", help="which export of the run, when it has several (e.g. Q8_0)")
+    p.set_defaults(func=cmd_export)
+    p = sub.add_parser("chat", help="talk to a scored run's GGUF through llama.cpp, greedy as in the evaluation")
+    p.add_argument("run", help=run_help)
+    p.add_argument("--quant", help="which export of the run, when it has several")
+    p.add_argument("--max-tokens", type=int, default=512, help="the longest reply (default 512)")
+    p.add_argument("--system", help="a system message to start with")
+    p.add_argument("--threads", type=int, help="CPU threads (default: every core)")
+    p.set_defaults(func=cmd_chat)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S"
@@ -220,7 +260,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
     try:
         code = args.func(args)
-    except RecipeError as exc:
+    except (RecipeError, ExportNotFound) as exc:  # a bad recipe, or a run/summary name that names nothing
         print(f"error: {exc}", file=sys.stderr)
         code = 2
     except Exception as exc:  # one clear line, not a traceback; KIT_DEBUG=1 for the traceback

@@ -65,7 +65,7 @@ def conversations() -> list[list[dict]]:
         [
             {"role": "user", "content": "Name a prime."},
             {"role": "assistant", "content": "7"},
-            {"role": "user", "content": "And one more, with \"quotes\" and {{ braces }}?"},
+            {"role": "user", "content": 'And one more, with "quotes" and {{ braces }}?'},
         ],
         [{"role": "user", "content": "Line one\n\nline two\twith a tab"}],
     ]
@@ -99,7 +99,9 @@ def test_a_base_models_own_template_that_renders_like_a_kit_template_gets_its_tw
 
 def test_a_template_like_no_kit_template_has_no_modelfile(ggufs):
     _, tok = ollama.gguf_facts(ggufs["chatml"])
-    llama3ish = "{% for m in messages %}<|start_header_id|>{{ m['role'] }}<|end_header_id|>{{ m['content'] }}{% endfor %}"
+    llama3ish = (
+        "{% for m in messages %}<|start_header_id|>{{ m['role'] }}<|end_header_id|>{{ m['content'] }}{% endfor %}"
+    )
     with pytest.raises(ollama.NoOllamaTemplate, match="write the TEMPLATE by hand"):
         ollama.kit_template_of(llama3ish, tok)
 

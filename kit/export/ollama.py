@@ -69,8 +69,13 @@ def _vicuna(tok: Tokens) -> tuple[str, list[str]]:
 def _doit(tok: Tokens) -> tuple[str, list[str]]:
     # As the Jinja template: a user turn is "<user>", any other role is rendered as an assistant turn.
     return (
-        "{{ range $i, $m := .Messages }}" + _LAST + '{{ if eq $m.Role "user" }}<user>\n{{ $m.Content }}' + tok.eos
-        + "{{ else }}<assistant>\n{{ $m.Content }}{{ if not $last }}" + tok.eos + "{{ end }}{{ end }}"
+        "{{ range $i, $m := .Messages }}"
+        + _LAST
+        + '{{ if eq $m.Role "user" }}<user>\n{{ $m.Content }}'
+        + tok.eos
+        + "{{ else }}<assistant>\n{{ $m.Content }}{{ if not $last }}"
+        + tok.eos
+        + "{{ end }}{{ end }}"
         '{{ if and $last (eq $m.Role "user") }}<assistant>\n{{ end }}{{ end }}',
         [tok.eos],
     )

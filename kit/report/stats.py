@@ -282,6 +282,17 @@ def _item_weights(rng: np.random.Generator, n: int, b: int) -> np.ndarray:
     return np.bincount(picks.ravel(), minlength=b * n).reshape(b, n) / n
 
 
+def mean_ci(values: Sequence[float], b: int = B_DEFAULT, seed: int = SEED_DEFAULT) -> tuple[float, float]:
+    """A 95% percentile-bootstrap interval of one mean over items (a model card's score), resampled as the claims'
+    items are."""
+    x = np.asarray(values, dtype=float)
+    if x.size < 2:
+        return float(x.mean()), float(x.mean())
+    means = _item_weights(np.random.default_rng(seed), x.size, b) @ x
+    low, high = np.percentile(means, [2.5, 97.5])
+    return float(low), float(high)
+
+
 def _point(data: _Data) -> np.ndarray:
     return np.array([np.mean([data.tasks[t][:, j].mean() for t, j in cell]) for cell in data.cells])
 

@@ -1,0 +1,138 @@
+"""``kit export`` and ``kit chat`` on a scored tiny run: the folder a user shares (GGUF, model card, Modelfile), the
+names a run can be given by, and a chat whose reply to an evaluated prompt is the evaluation's completion."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+
+from kit import runs
+from kit.export import bundle
+from kit.recipe import load_recipe
+from tests.conftest import REPO, write_recipe
+
+TINY = """
+name: tiny-share
+model: {base: tiny-random-llama, chat_template: chatml, max_seq_len_tokens: 128}
+data:
+  mixture:
+    - {source: "builtin:math", n: 8}
+train: {max_steps: 2, batch_size: 4, lora: {rank: 4, alpha: 8}}
+export: {quant: Q8_0, parity_prompts: 1, parity_max_tokens: 8}
+eval:
+  tasks: [{task: builtin_math, n: 4, max_new_tokens: 24}]
+  batch_size: 1
+  baseline: true
+"""
+
+
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory, kit_home):
+    from kit.pipeline import run_recipe
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("KIT_HOME", str(kit_home))
+    results = tmp_path_factory.mktemp("results")
+    mp.setenv("KIT_RESULTS", str(results))
+    recipe = load_recipe(write_recipe(tmp_path_factory.mktemp("r") / "tiny.yaml", TINY), profile="cpu")
+    summary = run_recipe(recipe)
+    yield summary, results
+    mp.undo()
+
+
+def _kit(*args: str, env_from: dict | None = None, stdin: str | None = None) -> subprocess.CompletedProcess:
+    import os
+
+    env = {**os.environ, **(env_from or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "kit", *args], cwd=REPO, env=env, input=stdin, capture_output=True, text=True
+    )
+
+
+def _env(summary: dict, results) -> dict:
+    return {"KIT_HOME": str(runs.Path(summary["run_dir"]).parents[1]), "KIT_RESULTS": str(results)}
+
+
+def test_a_run_is_found_by_its_summary_tag_path_or_id_prefix(scored, monkeypatch):
+    summary, results = scored
+    monkeypatch.setenv("KIT_HOME", str(runs.Path(summary["run_dir"]).parents[1]))
+    monkeypatch.setenv("KIT_RESULTS", str(results))
+    by_tag = bundle.find(f"tiny-share/{summary['run_id']}")
+    (path,) = (results / "tiny-share" / "runs").glob("*.json")
+    by_path = bundle.find(str(path))
+    by_id = bundle.find(summary["run_id"][:6])
+    assert by_tag.gguf == by_path.gguf == by_id.gguf == runs.Path(summary["export"]["gguf"])
+    assert by_tag.scores == summary["scores"] and by_tag.baseline == summary["baseline_scores"]
+    assert by_id.scores["builtin_math"]["metrics"] == summary["scores"]["builtin_math"]["metrics"]
+    with pytest.raises(bundle.ExportNotFound, match="no run 'ffffff'"):
+        bundle.find("ffffff")
+    with pytest.raises(bundle.ExportNotFound, match="no summary"):
+        bundle.find("tiny-share/no-such-tag")
+
+
+def test_export_writes_the_gguf_a_card_with_licences_and_cis_and_a_modelfile(scored, tmp_path):
+    summary, results = scored
+    out = tmp_path / "share"
+    done = _kit(
+        "export", f"tiny-share/{summary['run_id']}", "--to", str(out), "--ollama", env_from=_env(summary, results)
+    )
+    assert done.returncode == 0, done.stderr
+    gguf = out / f"{summary['run_id']}-Q8_0.gguf"
+    assert gguf.read_bytes() == runs.Path(summary["export"]["gguf"]).read_bytes()
+    card = (out / "README.md").read_text()
+    math = summary["scores"]["builtin_math"]["metrics"]["accuracy"]
+    assert f"| this model | builtin_math | accuracy | {math['score']:.3f} | [" in card
+    assert "| untrained base | builtin_math |" in card
+    assert "| base model | `tiny-random-llama` |" in card and "| data | `builtin:math` |" in card
+    assert "Parity with the merged model: passed" in card
+    modelfile = (out / "Modelfile").read_text()
+    assert f"FROM ./{gguf.name}" in modelfile and "PARAMETER temperature 0" in modelfile
+    assert 'PARAMETER stop "<|im_end|>"' in modelfile and "LICENSE" in modelfile
+
+
+def test_export_of_an_unknown_run_says_what_exists(scored, tmp_path):
+    summary, results = scored
+    done = _kit("export", "tiny-share/nope", "--to", str(tmp_path / "x"), env_from=_env(summary, results))
+    assert done.returncode == 2 and summary["run_id"] in done.stderr and not (tmp_path / "x").exists()
+
+
+def test_chat_answers_an_evaluated_prompt_with_the_evaluations_completion(scored):
+    from kit.chat import repl
+    from kit.eval.tasks import get_task
+
+    summary, _ = scored
+    result = summary["scores"]["builtin_math"]
+    item = get_task("builtin_math").load_items(result["n"], result["seed"])[0]
+    (eval_dir,) = [
+        p for p in (runs.Path(summary["export"]["gguf"]).parent / "eval").iterdir() if "-dense-" not in p.name
+    ]
+    record = next(r for r in runs.read_jsonl(eval_dir / runs.ITEMS) if r["id"] == item["id"])
+    (question,) = [m["content"] for m in item["messages"] if m["role"] == "user"]
+    assert "\n" in question
+    question = question.replace("\n", "\\\n")  # typed as continued lines
+    out = io.StringIO()
+    history = repl(
+        runs.Path(summary["export"]["gguf"]),
+        n_ctx=result["n_ctx"],
+        n_threads=2,
+        max_tokens=result["max_new_tokens"],
+        stdin=io.StringIO(f"{question}\n/reset\n/exit\n"),
+        out=out,
+    )
+    assert history == [] and "(conversation reset)" in out.getvalue()
+    assert record["completion"] in out.getvalue()
+    out2 = io.StringIO()
+    history = repl(
+        runs.Path(summary["export"]["gguf"]),
+        n_ctx=result["n_ctx"],
+        n_threads=2,
+        max_tokens=result["max_new_tokens"],
+        stdin=io.StringIO(f"{question}\n"),
+        out=out2,
+    )
+    assert history[-1] == {"role": "assistant", "content": record["completion"]}
+    assert json.dumps(history)  # plain data
