@@ -33,15 +33,26 @@ def load_pool(entry, seed: int) -> tuple[list[dict], dict]:
         return rows, {"generator_version": gen.VERSION, "read": len(rows), "kept": len(rows)}
     from kit.data import formats
 
+    layout = {"columns": entry.columns, "roles": entry.roles}
     if kind == "local":
         path = Path(target).expanduser()
-        rows, report = formats.read_local(path, entry.format, source_name=entry.source)
+        rows, report = formats.read_local(path, entry.format, source_name=entry.source, **layout)
         report = {**report, "path": str(path.resolve())}
     elif entry.file:
-        rows, report = formats.load_hub_file(target, entry.file, entry.revision, entry.format, source_name=entry.source)
+        rows, report = formats.load_hub_file(
+            target, entry.file, entry.revision, entry.format, source_name=entry.source, **layout
+        )
     else:
+        files = list(entry.data_files) if isinstance(entry.data_files, tuple) else entry.data_files
         rows, report = formats.load_hub(
-            target, entry.format, entry.split, source_name=entry.source, revision=entry.revision
+            target,
+            entry.format,
+            entry.split,
+            source_name=entry.source,
+            config=entry.name,
+            revision=entry.revision,
+            data_files=files,
+            **layout,
         )
     if entry.select is not None:
         labels = [classify(r["messages"], entry.select.classifier) for r in rows]
