@@ -1,10 +1,11 @@
 """Data specs of hub and local sources: a dataset's config and files (name, data_files), its layout (columns, roles),
-strict loading of them, and their place in run keys."""
+strict loading of them, their place in run keys, and P1's ShareGPT file pinned in the gpu profiles."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import sys
 import types
 from pathlib import Path
@@ -19,6 +20,8 @@ from kit.recipe import DataSpec, Recipe, RecipeError, SourceSpec, load_recipe
 from tests.conftest import REPO, SHARED_DATA, write_recipe
 
 SHAREGPT_DUMMY = SHARED_DATA / "sharegpt_format" / "dummy_conversation.json"
+SHAREGPT_REPO = "anon8231489123/ShareGPT_Vicuna_unfiltered"
+SHAREGPT_FILE = "ShareGPT_V3_unfiltered_cleaned_split.json"
 COMMIT = "192ab2185289094fc556ec8ce5ce1e8e587154ca"
 
 
@@ -290,3 +293,41 @@ def test_existing_run_ids_are_unchanged_by_the_data_spec_fields():
         resolved = planned[tag].to_dict()
         assert runs.content_hash(runs.train_key(resolved, "hf", "float32")) == run_id, tag
         assert runs.content_hash(resolved) == recipe_hash, tag
+
+
+# --- P1's ShareGPT, pinned in every gpu profile -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["rq1", "rq2", "rq3", "rq4", "p2"])
+def test_every_gpu_profile_reads_fastchats_cleaned_split_at_a_pinned_commit(name):
+    recipe = load_recipe(REPO / "recipes" / f"{name}.yaml", profile="gpu")
+    entries = [
+        e
+        for p in recipe.runs()
+        for stage in p.recipe.stage_list()
+        for e in stage.mixture
+        if e.source == f"hf:{SHAREGPT_REPO}"
+    ]
+    assert entries, f"{name}'s gpu profile trains on no ShareGPT"
+    for e in entries:
+        assert (e.format, e.file, e.revision) == ("sharegpt", SHAREGPT_FILE, COMMIT)
+        assert len(e.revision) == 40 and int(e.revision, 16) >= 0
+
+
+@pytest.mark.parametrize("name, pool", [("rq1", "general"), ("p2", "code"), ("p2", "noncode")])
+def test_the_pinned_sharegpt_entry_reads_a_real_sharegpt_file_from_a_local_clone(name, pool, tmp_path, monkeypatch):
+    """The gpu profile's own entry, its file served by a local clone (kit.data.hubfile) holding the shared
+    ShareGPT-format sample under the pinned file's name."""
+    clone = tmp_path / "clones" / SHAREGPT_REPO
+    clone.mkdir(parents=True)
+    shutil.copy(shared_sharegpt(), clone / SHAREGPT_FILE)
+    monkeypatch.setenv("KIT_HUB_CLONES", str(tmp_path / "clones"))
+    entry = load_recipe(REPO / "recipes" / f"{name}.yaml", profile="gpu").sources[pool]
+    rows, report = load_pool(dataclasses.replace(entry, pool_n=20), 0)
+    assert report["files"] == [SHAREGPT_FILE] and report["read"] == len(json.loads(SHAREGPT_DUMMY.read_text()))
+    assert report["files_read"][0]["rejected"] <= 0.1 * report["read"]
+    if entry.select is None:
+        assert len(rows) == 20
+    else:  # the sample has no code conversations: the classifier labels it all "other"
+        assert report["select"]["counts"]["other"] > 0 and len(rows) == (0 if pool == "code" else 20)
+    assert all(m["role"] in ("user", "assistant", "system") for r in rows for m in r["messages"])
