@@ -18,6 +18,7 @@ from kit.data.builtin import get_generator
 from kit.data.classify import LABELS, classify, get_classifier
 from kit.data.schema import DataError
 from kit.data.subset import fraction_to_n, select_nested
+from kit.licences import dataset_licence
 
 
 def load_pool(entry, seed: int) -> tuple[list[dict], dict]:
@@ -140,4 +141,7 @@ def build_mixture(mixture, seed: int) -> tuple[list[dict], dict]:
     dupes = [r["id"] for r in rows if r["id"] in seen or seen.add(r["id"])]
     if dupes:
         raise DataError(f"the mixture lists the same row twice ({dupes[:3]}...): two entries draw from one source")
-    return rows, {"seed": seed, "total": len(rows), "entries": entries}
+    # Each source's licence as the kit knew it when the rows were drawn (kit.licences); the run's summary leaves it
+    # out (kit.pipeline.summary_data), so a stored result does not change with the registry.
+    licences = {entry.source: dataset_licence(entry.source).as_dict() for entry in mixture}
+    return rows, {"seed": seed, "total": len(rows), "entries": entries, "licences": licences}
