@@ -192,6 +192,19 @@ def test_a_config_name_overrides_a_known_hub_ids_default_and_no_data_files_are_p
     ]
 
 
+def test_a_hub_file_is_read_through_the_sources_layout(tmp_path, monkeypatch):
+    clone = tmp_path / "clones" / "someone" / "chats"
+    clone.mkdir(parents=True)
+    write_json(clone / "chats.json", speaker_text_records())
+    monkeypatch.setenv("KIT_HUB_CLONES", str(tmp_path / "clones"))
+    entry = SourceSpec(
+        "hf:someone/chats", format="sharegpt", file="chats.json", columns=SPEAKER_TEXT, roles=SHOUTED, pool_n=5
+    )
+    rows, report = load_pool(entry, 0)
+    assert len(rows) == 5 and report["files_read"][0]["rejected"] == 0
+    assert report["columns"] == SPEAKER_TEXT and report["roles"] == SHOUTED
+
+
 def test_an_unreachable_hub_names_the_data_files_it_asked_for(monkeypatch):
     module = types.ModuleType("datasets")
 
@@ -253,6 +266,8 @@ def test_a_local_file_takes_columns_and_roles_and_a_known_hub_id_its_own_formats
     text += f"roles: {json.dumps(SHOUTED)}}}"
     recipe = load_recipe(write_recipe(tmp_path / "r.yaml", ONE_SOURCE.replace("SOURCE", text)), profile="cpu")
     assert recipe.data.mixture[0].columns == SPEAKER_TEXT and recipe.data.mixture[0].roles == SHOUTED
+    rows, report = load_pool(recipe.data.mixture[0], 0)
+    assert len(rows) == 10 and report["columns"] == SPEAKER_TEXT and report["roles"] == SHOUTED
     text = '{source: "hf:openai/gsm8k", n: 4, name: socratic, data_files: [a.json, b.json], columns: {question: q}}'
     recipe = load_recipe(write_recipe(tmp_path / "r.yaml", ONE_SOURCE.replace("SOURCE", text)), profile="cpu")
     assert recipe.data.mixture[0].data_files == ("a.json", "b.json")

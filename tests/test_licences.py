@@ -96,3 +96,18 @@ def test_the_plan_lists_each_source_and_the_base_with_its_licence(isolated):
     assert [line.split(":")[0] for line in sources] == ["  data builtin"] * 3
     assert {line.split(":")[1] for line in sources} == {"math_easy", "code_easy", "general"}
     assert any(line.startswith("  base unsloth/llama-2-7b: Llama 2 Community License") for line in section)
+
+
+def test_a_gpu_plan_lists_the_hub_sources_and_the_base_with_their_licences(isolated, tmp_path, monkeypatch):
+    from kit import estimate
+    from kit.plan import format_plan, measured_speed, plan
+
+    monkeypatch.setattr(estimate, "GPU_CHECK_TRAIN", tmp_path / "no-gpu-check-yet.json")
+    recipe = load_recipe("recipes/p2.yaml", profile="gpu")
+    speed = measured_speed(recipe.profile, recipe, None)
+    section = format_plan(recipe, plan(recipe, speed), speed).split("\nlicences (")[1].splitlines()
+    assert [line.split(": ")[0] for line in section[1:]] == [
+        "  data hf:anon8231489123/ShareGPT_Vicuna_unfiltered",  # code and noncode: one source, listed once
+        "  base unsloth/mistral-7b",
+    ]
+    assert "provenance unclear" in section[1] and "Apache-2.0" in section[2]
