@@ -55,7 +55,7 @@ def run_recipe(recipe: Recipe, results_dir: Path | None = None, planned: Planned
         "baseline_scores": baseline,
         "parity": {k: export["parity"].get(k) for k in ("passed", "matched", "near_ties", "total", "version")},
         "train": {k: v for k, v in metrics.items() if k != "loss_curve"},
-        "data": manifest,
+        "data": summary_data(manifest),
         "stages": [
             {
                 "name": st["name"],
@@ -88,6 +88,13 @@ def run_recipe(recipe: Recipe, results_dir: Path | None = None, planned: Planned
     runs.write_json(out, summary)
     log.info("summary written to %s", out)
     return summary
+
+
+def summary_data(manifest: dict) -> dict:
+    """The manifest as a summary records it: without the sources' licences (they stay in the run's manifest file
+    and the plan), so a summary is the same whether its data phase ran before the licences were recorded or
+    after, and a cached rerun keeps results/ as it was."""
+    return {k: v for k, v in manifest.items() if k != "licences"}
 
 
 # What a cached rerun recomputes only as bookkeeping: a rerun that changes nothing else keeps the first record.

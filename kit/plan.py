@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from kit import env, runs
 from kit.data.subset import fraction_to_n
+from kit.licences import dataset_licence, describe, model_licence
 from kit.recipe import PlannedRun, Recipe
 from kit.runs import RunDir
 
@@ -246,7 +247,7 @@ def format_plan(recipe: Recipe, lines: list[PlanLine], speed: dict) -> str:
     total = None if None in known else sum(known)
     if speed["profile_kind"] == "gpu":
         out += _gpu_footer(recipe, lines, speed, total)
-        return "\n".join(out)
+        return "\n".join(out + licence_lines(recipe, lines))
     src = (
         f"measured on {speed['measured_from_runs']} run(s) here"
         if speed["measured_from_runs"]
@@ -256,7 +257,19 @@ def format_plan(recipe: Recipe, lines: list[PlanLine], speed: dict) -> str:
         f"estimated time: {_hmmss(total)} ({speed['tokens_per_s']:.0f} training tokens/s, "
         f"{speed['overhead_s']:.0f} s per-run overhead, {speed['eval_s_per_item']:.2f} s per eval item: {src})"
     )
-    return "\n".join(out)
+    return "\n".join(out + licence_lines(recipe, lines))
+
+
+def licence_lines(recipe: Recipe, lines: list[PlanLine]) -> list[str]:
+    """Each source the planned runs train on and the base, with its licence and note (kit.licences): what a model
+    trained by this plan inherits, said before anything is spent."""
+    sources = dict.fromkeys(
+        entry.source for line in lines for stage in line.planned.recipe.stage_list() for entry in stage.mixture
+    )
+    out = ["licences (kit/licences.py; check the cards before publishing a model):"]
+    out += [f"  data {source}: {describe(dataset_licence(source))}" for source in sources]
+    out.append(f"  base {recipe.model.base}: {describe(model_licence(recipe.model.base))}")
+    return out
 
 
 def _gpu_footer(recipe: Recipe, lines: list[PlanLine], speed: dict, total: float | None) -> list[str]:

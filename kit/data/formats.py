@@ -2,6 +2,8 @@
 
 Local files and hub datasets go through the same converters. A malformed record is counted in the report
 (reason -> count, first ids), never silently dropped; more than 10% malformed means a wrong ``format:``.
+A dataset that names a format's fields otherwise is read through a ``Layout`` (a source's ``columns:`` and
+``roles:``), so a ShareGPT dump with ``speaker``/``text`` turns needs no conversion script.
 """
 
 from __future__ import annotations
@@ -10,10 +12,13 @@ import json
 import logging
 import re
 from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 
 from kit.data.schema import DataError, message_problem
+from kit.registry import did_you_mean
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +28,17 @@ KNOWN_HUB_FORMATS = {
     "sahil2801/CodeAlpaca-20k": ("alpaca", None),
     "anon8231489123/ShareGPT_Vicuna_unfiltered": ("sharegpt", None),
 }
+# Each format's fields, as the publisher names them: the record's keys, then for sharegpt and chat the keys of one
+# turn (role, content). A source's ``columns:`` maps a field to the dataset's own name for it.
+FIELDS = {
+    "gsm8k": {"question": "question", "answer": "answer"},
+    "alpaca": {"instruction": "instruction", "input": "input", "output": "output"},
+    "sharegpt": {"conversations": "conversations", "role": "from", "content": "value"},
+    "chat": {"messages": "messages", "role": "role", "content": "content"},
+    "doit": {},  # DoIT's records are read as the authors wrote them (kit.data.doit)
+}
+SPEAKER_FORMATS = ("sharegpt", "chat")  # the formats whose turns name a speaker (a source's ``roles:``)
+ROLES = ("user", "assistant", "system")
 MAX_MALFORMED_FRACTION = 0.10
 EXAMPLE_IDS = 3
 
@@ -38,6 +54,72 @@ SHAREGPT_ROLES = {
 }
 _GSM8K_ANSWER_LINE = re.compile(r"#### -?[0-9.,]+")
 _BAD_JSON = object()  # stands in for a line that is not JSON, so that it is counted like any malformed record
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a format's fields sit in a dataset that names them otherwise (``columns``: field -> the dataset's
+    name), and which speaker names mean user/assistant/system (``roles``; None: the format's own table). It
+    replaces that table rather than extending it, so a speaker it does not list is a malformed record, not a
+    silent guess."""
+
+    fmt: str
+    columns: Mapping[str, str] = field(default_factory=dict)
+    roles: Mapping[str, str] | None = None
+
+    def col(self, name: str) -> str:
+        return self.columns.get(name, FIELDS[self.fmt][name])
+
+    @property
+    def is_publishers(self) -> bool:
+        return not self.columns and self.roles is None
+
+    def describe(self) -> dict:
+        """What a report records of it: only what differs from the publisher's layout."""
+        out = {"columns": dict(self.columns)} if self.columns else {}
+        return out | ({"roles": dict(self.roles)} if self.roles is not None else {})
+
+
+def layout_problems(fmt: str, columns: Mapping | None, roles: Mapping | None) -> list[tuple[str, str]]:
+    """(key, message) for each field ``columns`` names that ``fmt`` lacks and each role outside ROLES; the recipe
+    loader reports them under the source's dotted key, ``layout`` raises them."""
+    fields = FIELDS.get(fmt)
+    if fields is None:  # an unknown format is reported on its own
+        return []
+    out = []
+    if columns and not fields:
+        out.append(("columns", f"format {fmt!r} has fixed fields: leave 'columns:' out"))
+    for key, column in (columns or {}).items() if fields else ():
+        if key not in fields:
+            why = f"format {fmt!r} has no field {key!r}{did_you_mean(key, fields)}; its fields: {', '.join(fields)}"
+            out.append((f"columns.{key}", why))
+        elif not str(column).strip():
+            out.append((f"columns.{key}", "names no column (an empty string)"))
+    if roles is not None:
+        out += _role_problems(fmt, roles)
+    return out
+
+
+def _role_problems(fmt: str, roles: Mapping) -> list[tuple[str, str]]:
+    if fmt not in SPEAKER_FORMATS:
+        return [("roles", f"format {fmt!r} names no speakers: 'roles:' is for {' and '.join(SPEAKER_FORMATS)}")]
+    out = [
+        (f"roles.{name}", f"must be one of {', '.join(ROLES)}, got {role!r}{did_you_mean(str(role), ROLES)}")
+        for name, role in roles.items()
+        if role not in ROLES
+    ]
+    if not out and not {"user", "assistant"} <= set(roles.values()):
+        out.append(("roles", "must map some speaker to 'user' and some to 'assistant' (it replaces the format's own)"))
+    return out
+
+
+def layout(fmt: str, columns: Mapping | None = None, roles: Mapping | None = None) -> Layout:
+    """The Layout of a source in ``fmt``; a field or role that cannot be meant raises (the recipe loader names the
+    same problems before anything runs)."""
+    problems = layout_problems(fmt, columns, roles)
+    if problems:
+        raise DataError(f"format {fmt!r}: " + "; ".join(f"{key}: {why}" for key, why in problems))
+    return Layout(fmt, dict(columns or {}), None if roles is None else dict(roles))
 
 
 class _Malformed(Exception):
@@ -63,38 +145,41 @@ def _exchange(user: str, assistant: str) -> list[dict]:
     return [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
 
 
-def _from_gsm8k(record: dict) -> tuple[list[dict], list[str]]:
-    question, answer = _text(record, "question"), _text(record, "answer")
+def _from_gsm8k(record: dict, lay: Layout) -> tuple[list[dict], list[str]]:
+    question, answer = _text(record, lay.col("question")), _text(record, lay.col("answer"))
     if not _GSM8K_ANSWER_LINE.search(answer):
         raise _Malformed("answer has no '#### N' line")
     return _exchange(question, answer), []
 
 
-def _from_alpaca(record: dict) -> tuple[list[dict], list[str]]:
-    instruction, output = _text(record, "instruction"), _text(record, "output")
-    extra = record.get("input") or ""
+def _from_alpaca(record: dict, lay: Layout) -> tuple[list[dict], list[str]]:
+    instruction, output = _text(record, lay.col("instruction")), _text(record, lay.col("output"))
+    extra = record.get(lay.col("input")) or ""
     if not isinstance(extra, str):
-        raise _Malformed("'input' is not a string")
+        raise _Malformed(f"{lay.col('input')!r} is not a string")
     user = f"{instruction}\n\n{extra}" if extra.strip() else instruction
     return _exchange(user, output), []
 
 
-def _sharegpt_turn(turn: object) -> dict:
-    if not isinstance(turn, dict) or "from" not in turn or "value" not in turn:
-        raise _Malformed("a turn lacks 'from' or 'value'")
-    role = SHAREGPT_ROLES.get(str(turn["from"]).lower())
+def _sharegpt_turn(turn: object, lay: Layout) -> dict:
+    speaker, content = lay.col("role"), lay.col("content")
+    if not isinstance(turn, dict) or speaker not in turn or content not in turn:
+        raise _Malformed(f"a turn lacks {speaker!r} or {content!r}")
+    # FastChat's names in any case; a recipe's roles: exactly as the dataset writes them
+    role = SHAREGPT_ROLES.get(str(turn[speaker]).lower()) if lay.roles is None else lay.roles.get(str(turn[speaker]))
     if role is None:
-        raise _Malformed(f"unknown speaker {turn['from']!r}")
-    if not isinstance(turn["value"], str) or not turn["value"].strip():
+        raise _Malformed(f"unknown speaker {turn[speaker]!r}")
+    if not isinstance(turn[content], str) or not turn[content].strip():
         raise _Malformed("empty turn")
-    return {"role": role, "content": turn["value"]}
+    return {"role": role, "content": turn[content]}
 
 
-def _from_sharegpt(record: dict) -> tuple[list[dict], list[str]]:
-    turns = record.get("conversations")
+def _from_sharegpt(record: dict, lay: Layout) -> tuple[list[dict], list[str]]:
+    key = lay.col("conversations")
+    turns = record.get(key)
     if not isinstance(turns, list):
-        raise _Malformed("missing key 'conversations'" if turns is None else "'conversations' is not a list")
-    messages = [_sharegpt_turn(t) for t in turns]
+        raise _Malformed(f"missing key {key!r}" if turns is None else f"{key!r} is not a list")
+    messages = [_sharegpt_turn(t, lay) for t in turns]
     system = messages[:1] if messages and messages[0]["role"] == "system" else []
     dialogue = messages[len(system) :]
     notes = []
@@ -116,17 +201,36 @@ def _from_sharegpt(record: dict) -> tuple[list[dict], list[str]]:
     return system + dialogue, notes
 
 
-def _from_chat(record: dict) -> tuple[list[dict], list[str]]:
-    if "messages" not in record:
-        raise _Malformed("missing key 'messages'")
-    problem = message_problem(record["messages"], final_role="assistant")
+def _from_chat(record: dict, lay: Layout) -> tuple[list[dict], list[str]]:
+    key = lay.col("messages")
+    if key not in record:
+        raise _Malformed(f"missing key {key!r}")
+    # The publisher's layout is taken as it is (extra keys of a message kept); another is renamed first.
+    messages = record[key] if lay.is_publishers else _chat_messages(record[key], lay)
+    problem = message_problem(messages, final_role="assistant")
     if problem:
         # Drop the positions and the role lists so that the same fault counts as one reason.
         raise _Malformed(re.sub(r"message \d+", "a message", problem).split(", got")[0])
-    return record["messages"], []
+    return messages, []
 
 
-def _from_doit(record: dict) -> tuple[list[dict], list[str]]:
+def _chat_messages(messages: object, lay: Layout) -> list[dict]:
+    """A dataset's messages as ``{"role", "content"}``, its role names mapped through ``roles:``."""
+    speaker, content = lay.col("role"), lay.col("content")
+    if not isinstance(messages, list):
+        raise _Malformed(f"{lay.col('messages')!r} is not a list")
+    out = []
+    for message in messages:
+        if not isinstance(message, dict) or speaker not in message or content not in message:
+            raise _Malformed(f"a message lacks {speaker!r} or {content!r}")
+        role = message[speaker] if lay.roles is None else lay.roles.get(str(message[speaker]))
+        if role is None:
+            raise _Malformed(f"unknown speaker {message[speaker]!r}")
+        out.append({"role": role, "content": message[content]})
+    return out
+
+
+def _from_doit(record: dict, lay: Layout) -> tuple[list[dict], list[str]]:
     """P3's records (kit.data.doit): the whole conversation trains, the gold reply included."""
     from kit.data import doit
 
@@ -215,9 +319,9 @@ def _own_id(record: object) -> str | None:
     return str(own) if own not in (None, "") else None
 
 
-def _convert_all(records: list[tuple[str, object]], fmt: str, source_name: str, report: dict) -> list[dict]:
+def _convert_all(records: list[tuple[str, object]], lay: Layout, source_name: str, report: dict) -> list[dict]:
     """Rows for the well-formed records; counts and example ids of the rest go into ``report``."""
-    convert = _CONVERTERS[fmt]
+    convert = _CONVERTERS[lay.fmt]
     rows, seen, reasons, examples, notes = [], set(), Counter(), {}, Counter()
     for default_id, record in records:
         row_id = _own_id(record) or default_id
@@ -228,7 +332,7 @@ def _convert_all(records: list[tuple[str, object]], fmt: str, source_name: str, 
                 raise _Malformed("record is not a JSON object")
             if row_id in seen:
                 raise _Malformed("duplicate id")
-            messages, adjustments = convert(record)
+            messages, adjustments = convert(record, lay)
         except _Malformed as bad:
             reasons[bad.reason] += 1
             examples.setdefault(bad.reason, [])
@@ -267,13 +371,17 @@ def _enforce(report: dict, where: str, fmt: str, first_record: object) -> None:
         )
 
 
-def read_local(path: str | Path, fmt: str, *, source_name: str) -> tuple[list[dict], dict]:
-    """Training rows from a local file in format ``fmt`` (see FORMATS), and a report on what was read."""
+def read_local(
+    path: str | Path, fmt: str, *, source_name: str, columns: Mapping | None = None, roles: Mapping | None = None
+) -> tuple[list[dict], dict]:
+    """Training rows from a local file in format ``fmt`` (see FORMATS), its fields where ``columns`` and ``roles``
+    say (Layout), and a report on what was read."""
     _check_format(fmt)
+    lay = layout(fmt, columns, roles)
     path = Path(path)
-    layout, records = _read_records(path, fmt)
-    report = {"source": source_name, "format": fmt, "path": str(path), "layout": layout}
-    rows = _convert_all(records, fmt, source_name, report)
+    shape, records = _read_records(path, fmt)
+    report = {"source": source_name, "format": fmt, "path": str(path), "layout": shape, **lay.describe()}
+    rows = _convert_all(records, lay, source_name, report)
     _enforce(report, str(path), fmt, records[0][1] if records else None)
     return rows, report
 
@@ -294,17 +402,26 @@ def _resolve_hub_format(dataset_id: str, fmt: str | None, config: str | None) ->
 
 
 def _hub_records(
-    dataset_id: str, config: str | None, split: str, fmt: str, revision: str | None = None
+    dataset_id: str,
+    config: str | None,
+    split: str,
+    fmt: str,
+    revision: str | None = None,
+    data_files: str | list[str] | None = None,
 ) -> list[tuple[str, object]]:
     try:
         import datasets
     except ImportError as err:
         raise DataError("reading a hub dataset needs the `datasets` package: pip install datasets") from err
+    # data_files only when given: datasets then reads just those files of the repository, with its own loader
+    files = {"data_files": data_files} if data_files is not None else {}
     try:
-        data = datasets.load_dataset(dataset_id, name=config, split=split, revision=revision)
+        data = datasets.load_dataset(dataset_id, name=config, split=split, revision=revision, **files)
     except Exception as err:  # offline, DNS, auth, a missing dataset or split: the user's remedy is the same
         raise DataError(
-            f"could not load {dataset_id!r} (config {config!r}, split {split!r}, revision {revision or 'main'}) "
+            f"could not load {dataset_id!r} (config {config!r}, split {split!r}, revision {revision or 'main'}"
+            + (f", data_files {data_files!r}" if data_files is not None else "")
+            + ") "
             "from the Hugging Face hub; "
             f"it could not be reached or refused the request ({type(err).__name__}: {err}). Use a local copy "
             f"(a `local:` source with `format: {fmt}`) or a built-in generator (`builtin:math`, `builtin:code`, "
@@ -321,33 +438,50 @@ def load_hub(
     source_name: str,
     config: str | None = None,
     revision: str | None = None,
+    data_files: str | list[str] | None = None,
+    columns: Mapping | None = None,
+    roles: Mapping | None = None,
 ) -> tuple[list[dict], dict]:
-    """Training rows from a Hugging Face hub dataset (at ``revision``, a commit, when given); ``fmt=None`` looks the
-    id up in KNOWN_HUB_FORMATS."""
+    """Training rows from a Hugging Face hub dataset (at ``revision``, a commit, when given; only ``data_files`` of
+    it when given); ``fmt=None`` looks the id up in KNOWN_HUB_FORMATS, whose default config ``config`` overrides."""
     fmt, config = _resolve_hub_format(dataset_id, fmt, config)
-    records = _hub_records(dataset_id, config, split, fmt, revision)
+    lay = layout(fmt, columns, roles)
+    records = _hub_records(dataset_id, config, split, fmt, revision, data_files)
     report = {"source": source_name, "format": fmt, "dataset": dataset_id, "config": config, "split": split}
     if revision is not None:
         report["revision"] = revision
-    rows = _convert_all(records, fmt, source_name, report)
+    if data_files is not None:
+        report["data_files"] = data_files
+    report.update(lay.describe())
+    rows = _convert_all(records, lay, source_name, report)
     _enforce(report, f"hub dataset {dataset_id!r} split {split!r}", fmt, records[0][1] if records else None)
     return rows, report
 
 
 def load_hub_file(
-    dataset_id: str, pattern: str, revision: str | None, fmt: str, *, source_name: str
+    dataset_id: str,
+    pattern: str,
+    revision: str | None,
+    fmt: str,
+    *,
+    source_name: str,
+    columns: Mapping | None = None,
+    roles: Mapping | None = None,
 ) -> tuple[list[dict], dict]:
     """Training rows from files of a hub dataset repository (kit.data.hubfile), read as local files in ``fmt``."""
     from kit.data import hubfile
 
     _check_format(fmt)
+    lay = layout(fmt, columns, roles)  # before any download
     paths, where = hubfile.fetch(dataset_id, pattern, revision)
     rows, reports = [], []
     for path in paths:
-        part, report = read_local(path, fmt, source_name=source_name)  # ids without their own: "<file>:<line>"
+        # ids without their own: "<file>:<line>"
+        part, report = read_local(path, fmt, source_name=source_name, columns=columns, roles=roles)
         rows += part
         reports.append({k: report[k] for k in ("read", "kept", "rejected", "reasons")})
-    report = {"source": source_name, "format": fmt, "dataset": dataset_id, **where, "files_read": reports}
+    report = {"source": source_name, "format": fmt, "dataset": dataset_id, **where, **lay.describe()}
+    report["files_read"] = reports
     report.update(read=sum(r["read"] for r in reports), kept=len(rows))
     return rows, report
 

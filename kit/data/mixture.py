@@ -18,6 +18,7 @@ from kit.data.builtin import get_generator
 from kit.data.classify import LABELS, classify, get_classifier
 from kit.data.schema import DataError
 from kit.data.subset import fraction_to_n, select_nested
+from kit.licences import dataset_licence
 
 
 def load_pool(entry, seed: int) -> tuple[list[dict], dict]:
@@ -33,15 +34,26 @@ def load_pool(entry, seed: int) -> tuple[list[dict], dict]:
         return rows, {"generator_version": gen.VERSION, "read": len(rows), "kept": len(rows)}
     from kit.data import formats
 
+    layout = {"columns": entry.columns, "roles": entry.roles}
     if kind == "local":
         path = Path(target).expanduser()
-        rows, report = formats.read_local(path, entry.format, source_name=entry.source)
+        rows, report = formats.read_local(path, entry.format, source_name=entry.source, **layout)
         report = {**report, "path": str(path.resolve())}
     elif entry.file:
-        rows, report = formats.load_hub_file(target, entry.file, entry.revision, entry.format, source_name=entry.source)
+        rows, report = formats.load_hub_file(
+            target, entry.file, entry.revision, entry.format, source_name=entry.source, **layout
+        )
     else:
+        files = list(entry.data_files) if isinstance(entry.data_files, tuple) else entry.data_files
         rows, report = formats.load_hub(
-            target, entry.format, entry.split, source_name=entry.source, revision=entry.revision
+            target,
+            entry.format,
+            entry.split,
+            source_name=entry.source,
+            config=entry.name,
+            revision=entry.revision,
+            data_files=files,
+            **layout,
         )
     if entry.select is not None:
         labels = [classify(r["messages"], entry.select.classifier) for r in rows]
@@ -129,4 +141,7 @@ def build_mixture(mixture, seed: int) -> tuple[list[dict], dict]:
     dupes = [r["id"] for r in rows if r["id"] in seen or seen.add(r["id"])]
     if dupes:
         raise DataError(f"the mixture lists the same row twice ({dupes[:3]}...): two entries draw from one source")
-    return rows, {"seed": seed, "total": len(rows), "entries": entries}
+    # Each source's licence as the kit knew it when the rows were drawn (kit.licences); the run's summary leaves it
+    # out (kit.pipeline.summary_data), so a stored result does not change with the registry.
+    licences = {entry.source: dataset_licence(entry.source).as_dict() for entry in mixture}
+    return rows, {"seed": seed, "total": len(rows), "entries": entries, "licences": licences}

@@ -110,6 +110,15 @@ class SourceSpec:
     # commit; it enters the run key). Both left out of the recipe's dict when None, as select is.
     file: str | None = None
     revision: str | None = None
+    # hf only, through ``datasets``: the dataset's config (load_dataset's name=; overrides KNOWN_HUB_FORMATS' default)
+    # and which of its files to read (data_files=: a path, a glob or a list). Any source: where the format's fields
+    # sit when the dataset names them otherwise (columns: field -> column, kit.data.formats.FIELDS) and which speaker
+    # is user/assistant/system (roles:, sharegpt and chat). Left out of the recipe's dict when None, as select is; set,
+    # they enter the run key.
+    name: str | None = None
+    data_files: str | tuple[str, ...] | None = None
+    columns: dict[str, str] | None = None
+    roles: dict[str, str] | None = None
 
     @property
     def kind(self) -> str:
@@ -159,7 +168,23 @@ class SourceSpec:
             out.append(("revision", "'revision:' pins a hub repository: it needs an 'hf:' source"))
         if self.kind == "local" and self.format is None:
             out.append(("format", "a local file needs 'format:' (gsm8k | alpaca | sharegpt | chat)"))
-        return out + self._name_problems()
+        return out + self._datasets_problems() + self._name_problems()
+
+    def _datasets_problems(self) -> list[tuple[str, str]]:
+        """name/data_files are options of ``datasets.load_dataset``: an hf source read without ``file:``."""
+        out = []
+        for key in ("name", "data_files"):
+            if getattr(self, key) is None:
+                continue
+            if self.kind != "hf":
+                out.append((key, f"'{key}:' is an option of a hub dataset: it needs an 'hf:' source"))
+            elif self.file is not None:
+                out.append(
+                    (key, f"'file:' reads one file through huggingface_hub, '{key}:' goes to datasets: give one")
+                )
+        if self.data_files is not None and not self.data_files:
+            out.append(("data_files", "names no file: give a path, a glob or a list of them (or leave it out)"))
+        return out
 
     def _name_problems(self) -> list[tuple[str, str]]:
         """The names this entry uses exist: the generator, the format, the file, a hub id's known format."""
@@ -188,7 +213,16 @@ class SourceSpec:
             )
         if self.kind == "local" and self.target and not Path(self.target).is_file():
             out.append(("source", f"no file {self.target!r} (relative paths are taken from {Path.cwd()})"))
-        return out
+        return out + self._layout_problems()
+
+    def _layout_problems(self) -> list[tuple[str, str]]:
+        """columns:/roles: name fields and roles of this source's format (its own, or a known hub id's)."""
+        from kit.data.formats import KNOWN_HUB_FORMATS, layout_problems
+
+        if self.columns is None and self.roles is None:
+            return []
+        fmt = self.format or KNOWN_HUB_FORMATS.get(self.target, (None,))[0]
+        return [] if fmt is None else layout_problems(fmt, self.columns, self.roles)
 
 
 @dataclass(frozen=True)
@@ -520,13 +554,14 @@ class Recipe:
 
     def to_dict(self) -> dict:
         """The recipe as plain data (what run keys and summaries are made of); fields added after runs existed are
-        left out while None (a source's select/file/revision, an eval task's max_new_tokens/subset/split, train's
-        min_steps), so adding them changed no existing run id, recipe hash or summary."""
+        left out while None (a source's select/file/revision/name/data_files/columns/roles, an eval task's
+        max_new_tokens/subset/split, train's min_steps), so adding them changed no existing run id, recipe hash or
+        summary."""
         out = dataclasses.asdict(self)
         entries = [*out["data"]["mixture"], *out["sources"].values()]
         entries += [entry for stage in out["stages"] for entry in stage["mixture"]]
         for entry in entries:
-            _drop_unset(entry, "select", "file", "revision")
+            _drop_unset(entry, "select", "file", "revision", "name", "data_files", "columns", "roles")
         for task in out["eval"]["tasks"]:
             _drop_unset(task, "max_new_tokens", "subset", "split")
         _drop_unset(out["train"], "min_steps")
