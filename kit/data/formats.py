@@ -526,3 +526,37 @@ def read_doit(path: str | Path) -> list[dict]:
         if why:
             raise DataError(f"{path}: DoIT record {default_id}: {why}")
     return [record for _, record in records]
+
+
+def _ifeval_problem(record: object) -> str | None:
+    """Why a record is not an IFEval prompt in the publisher's layout, None when it is one."""
+    if not isinstance(record, dict):
+        return "record is not a JSON object"
+    missing = [k for k in ("key", "prompt", "instruction_id_list", "kwargs") if k not in record]
+    if missing:
+        return f"missing keys {missing} (IFEval's layout: key, prompt, instruction_id_list, kwargs)"
+    if not isinstance(record["key"], int) or isinstance(record["key"], bool):
+        return f"'key' must be an integer, got {record['key']!r}"
+    if not isinstance(record["prompt"], str) or not record["prompt"].strip():
+        return "'prompt' must be a non-empty string"
+    ids, kwargs = record["instruction_id_list"], record["kwargs"]
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, str) and i for i in ids):
+        return "'instruction_id_list' must be a non-empty list of instruction ids"
+    if not isinstance(kwargs, list) or len(kwargs) != len(ids) or not all(isinstance(k, dict) for k in kwargs):
+        return "'kwargs' must be a list of objects, one per instruction id"
+    return None
+
+
+def read_ifeval(path: str | Path) -> list[dict]:
+    """IFEval's prompts (``key``, ``prompt``, ``instruction_id_list``, ``kwargs``) in file order; any bad record or a
+    repeated key raises: a benchmark is a fixed set, so nothing is set aside."""
+    path = Path(path)
+    _, records = _read_records(path, "ifeval")
+    for default_id, record in records:
+        why = "line is not valid JSON" if record is _BAD_JSON else _ifeval_problem(record)
+        if why:
+            raise DataError(f"{path}: IFEval record {default_id}: {why}")
+    repeated = [k for k, c in Counter(r["key"] for _, r in records).items() if c > 1]
+    if repeated:
+        raise DataError(f"{path}: repeated IFEval keys {repeated[:EXAMPLE_IDS]}")
+    return [record for _, record in records]

@@ -170,11 +170,16 @@ def metric(per_item: dict[str, float], kind: str, scale: str, version: str) -> d
     }
 
 
+# Per-item fields a scorer may report besides ``score`` (metric name = record key); IFEval's are its other three.
+EXTRA_METRICS = ("assert_frac", "prose", "chance", "prompt_loose", "inst_strict", "inst_loose")
+
+
 def generation_metrics(records: list[dict], version: str) -> dict:
-    """``accuracy`` (the task's per-item score) and, when the task reports them, ``assert_frac``, ``prose`` and
-    ``chance`` (what guessing scores on the item: P3 reports it beside every ability)."""
+    """``accuracy`` (the task's per-item score) and, when the task reports them, ``assert_frac``, ``prose``,
+    ``chance`` (what guessing scores on the item: P3 reports it beside every ability) and IFEval's loose and
+    instruction-level accuracies."""
     out = {}
-    for name, key in (("accuracy", "score"), ("assert_frac", "assert_frac"), ("prose", "prose"), ("chance", "chance")):
+    for name, key in (("accuracy", "score"), *((m, m) for m in EXTRA_METRICS)):
         per_item = {r["id"]: float(r[key]) for r in records if r.get(key) is not None}
         if per_item:
             out[name] = metric(per_item, "generation", "unit", version)

@@ -66,8 +66,12 @@ STATUSES = ("ok", "failed")
 PROFILES = ("cpu", "gpu")
 SCALES = ("unit", "logprob")
 # What scorers write: prose is 1 when a generated answer is not code (P2: code-tuned models still reason in prose).
-# chance: what guessing scores on the same items (P3 reports it beside every ability).
-METRICS = ("accuracy", "assert_frac", "dense_rank", "gold_logprob", "prose", "chance")
+# chance: what guessing scores on the same items (P3 reports it beside every ability). IFEval's accuracy is
+# prompt-level strict; its prompt-level loose and instruction-level strict and loose come as three more.
+METRICS = (
+    "accuracy", "assert_frac", "dense_rank", "gold_logprob", "prose", "chance",
+    "prompt_loose", "inst_strict", "inst_loose",
+)  # fmt: skip
 
 
 class ResultRow(TypedDict):

@@ -29,6 +29,7 @@ TASKS = {
     "builtin_code_easy": "kit.eval.tasks.builtin_code_easy",
     "builtin_general": "kit.eval.tasks.builtin_general",
     "gsm8k": "kit.eval.tasks.gsm8k",
+    "ifeval": "kit.eval.tasks.ifeval",
     "humaneval": "kit.eval.tasks.humaneval",
     "mtbench": "kit.eval.tasks.mtbench",
 } | {name: f"kit.eval.tasks.{name}" for name in (
@@ -48,6 +49,7 @@ ABILITIES = {
     "builtin_code_easy": "code",
     "humaneval": "code",
     "builtin_general": "general",
+    "ifeval": "general",
     "mtbench": "general",
 } | {
     # P2's reasoning domains (each task module says its DOMAIN too; a test checks they agree)
