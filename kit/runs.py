@@ -261,6 +261,11 @@ def summary_path(recipe_name: str, tag: str, results_dir: Path | None = None) ->
     return summaries_dir(recipe_name, results_dir) / f"{tag}.json"
 
 
+def samples_dir(recipe_name: str, tag: str, results_dir: Path | None = None) -> Path:
+    """A run's per-item sample logs (``--log-samples``, kit.eval.samples): ``<results_dir>/samples/<run tag>/``."""
+    return (results_dir or recipe_results_dir(recipe_name)) / "samples" / tag
+
+
 # --- atomic files and phases ---------------------------------------------------------------------
 
 
