@@ -37,7 +37,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     recipe = load_recipe(args.recipe, args.overrides, profile=args.profile)  # fails before any model loads
     from kit.pipeline import run_recipe
 
-    summary = run_recipe(recipe)
+    summary = run_recipe(recipe, log_samples=args.log_samples)
     print(
         json.dumps(
             {
@@ -89,7 +89,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.dry:
         return 0
     out = _results_dir(recipe, args.overrides)
-    rows = run_sweep(recipe, out)
+    rows = run_sweep(recipe, out, log_samples=args.log_samples)
     failed = sum(r["status"] == "failed" for r in rows)
     _write_report(recipe.name, rows, out)
     _write_across(recipe.name)
@@ -199,6 +199,9 @@ def _brief(scores: dict | None) -> dict | None:
     return None if scores is None else {k: v["score"] for k, v in scores.items()}
 
 
+LOG_SAMPLES_HELP = "also write every scored item (prompt, completion, answer, score) to results/<recipe>/samples/"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m kit", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -216,6 +219,7 @@ def main(argv: list[str] | None = None) -> None:
         choices=("parity", "improves"),
         help="exit 1 unless the GGUF passed parity / every score beats the untrained baseline",
     )
+    p.add_argument("--log-samples", action="store_true", help=LOG_SAMPLES_HELP)
     p.set_defaults(func=cmd_run)
     for name, func, helptext in (
         ("sweep", cmd_sweep, "plan and run a grid recipe, then write its report"),
@@ -231,6 +235,7 @@ def main(argv: list[str] | None = None) -> None:
             choices=sorted(GPU_CLASSES),
             help=f"the GPU a gpu-profile plan estimates for (default {DEFAULT_GPU_CLASS}; kit/estimate.py)",
         )
+        p.add_argument("--log-samples", action="store_true", help=LOG_SAMPLES_HELP)
         p.set_defaults(func=func)
     p = sub.add_parser("bench", help="measure eval and training speed side by side (results/bench/)")
     p.add_argument("--skip-train", action="store_true", help="only the evaluation half")

@@ -26,8 +26,11 @@ from kit.runs import RunDir, RunError, summary_path
 log = logging.getLogger(__name__)
 
 
-def run_recipe(recipe: Recipe, results_dir: Path | None = None, planned: PlannedRun | None = None) -> dict:
-    """Run (or reuse) everything a recipe asks for; return the summary written under results/."""
+def run_recipe(
+    recipe: Recipe, results_dir: Path | None = None, planned: PlannedRun | None = None, log_samples: bool = False
+) -> dict:
+    """Run (or reuse) everything a recipe asks for; return the summary written under results/. ``log_samples``
+    also writes every scored item's prompt, completion and score under results/ (``samples_phase``)."""
     started = time.time()
     timings: dict[str, float] = {}
     resolved = recipe.to_dict()
@@ -43,6 +46,9 @@ def run_recipe(recipe: Recipe, results_dir: Path | None = None, planned: Planned
         scores = eval_phase(Path(export["dir"]), Path(export["gguf"]), recipe)
     with runs.timed(timings, "baseline"):
         baseline = baseline_phase(recipe, hw, stages[0]["base"]["path"], run) if recipe.eval.baseline else None
+    if log_samples:
+        folder = runs.samples_dir(recipe.name, planned.tag if planned else run.id, results_dir)
+        samples_phase(recipe, export, scores, baseline, folder)
     summary = {
         "recipe": recipe.name,
         "run_id": run.id,
@@ -138,7 +144,7 @@ def train_stages(recipe: Recipe, hw: env.Hardware) -> list[dict]:
             base = stage_base(recipe, out[-1] if out else None)
             runs.write_json(run.base, base)
             if not runs.is_done(run.train):
-                TrainJob.for_stage(key, hw, base).write(run.job)
+                TrainJob.for_stage(key, hw, base, recipe.train.trackers).write(run.job)
             metrics = train_phase(run)
         entry = {"name": name, "dir": run, "manifest": manifest, "metrics": metrics, "base": base, "reused": reused}
         done[name] = entry
@@ -312,6 +318,18 @@ def check_parity(parity: dict, allowed: bool, where: Path) -> None:
             "scores it anyway, marked in every table)"
         )
     log.warning("%s; scored anyway (export.allow_parity_mismatch)", what)
+
+
+def samples_phase(recipe: Recipe, export: dict, scores: dict, baseline: dict | None, folder: Path) -> None:
+    """Per-item logs of every scored task (kit.eval.samples), read from the cached eval passes without generating:
+    ``folder/<task>.jsonl``, and the untrained base's in ``folder/baseline/``."""
+    from kit.eval.samples import write_samples
+
+    write_samples(Path(export["dir"]), Path(export["gguf"]), recipe, scores, folder)
+    if baseline is not None:
+        resolved = recipe.to_dict()
+        out = runs.baseline_export_dir(runs.baseline_dir(resolved["model"], resolved["export"]))
+        write_samples(out, out / runs.gguf_name(recipe.export.quant), recipe, baseline, folder / "baseline")
 
 
 def baseline_phase(recipe: Recipe, hw: env.Hardware, base_path: str, run: RunDir) -> dict:

@@ -52,6 +52,11 @@ def file_hash(path: Path, length: int = 16) -> str:
     return h.hexdigest()[:length]
 
 
+# Training settings a stage's key leaves out: how stages chain enters only a later stage's key (as "chaining"), and
+# experiment trackers (kit.backends.tracking) change what is logged, not the adapter.
+NOT_IN_TRAIN_KEY = ("stage_chaining", "report_to")
+
+
 def stage_keys(resolved: dict, backend: str, dtype: str) -> list[tuple[str, dict]]:
     """(stage name, key) for each stage of a run, in order: what decides each stage's adapter.
 
@@ -62,7 +67,7 @@ def stage_keys(resolved: dict, backend: str, dtype: str) -> list[tuple[str, dict
     from kit.backends import BACKEND_VERSIONS
     from kit.recipe.schema import DEFAULT_STAGE, Stage
 
-    train = {k: v for k, v in resolved["train"].items() if k != "stage_chaining"}
+    train = {k: v for k, v in resolved["train"].items() if k not in NOT_IN_TRAIN_KEY}
     train = {**train, "backend": backend, "backend_version": BACKEND_VERSIONS.get(backend), "dtype": dtype}
     stages = resolved.get("stages") or [dataclasses.asdict(Stage(DEFAULT_STAGE, resolved["data"]["mixture"]))]
     keys: list[tuple[str, dict]] = []
@@ -154,6 +159,7 @@ class RunDir:
     train = property(lambda self: self.path / "train")  # phase: the adapter and the training metrics
     train_log = property(lambda self: self.path / "train.log")
     train_wall = property(lambda self: self.path / "train_wall.json")
+    logs = property(lambda self: self.path / "logs")  # experiment trackers' logs, one folder each (train.report_to)
     merged = property(lambda self: self.path / "merged")  # phase: the weights a later stage starts from
     merge_log = property(lambda self: self.path / "merge.log")
 
@@ -253,6 +259,11 @@ def summaries_dir(recipe_name: str, results_dir: Path | None = None) -> Path:
 
 def summary_path(recipe_name: str, tag: str, results_dir: Path | None = None) -> Path:
     return summaries_dir(recipe_name, results_dir) / f"{tag}.json"
+
+
+def samples_dir(recipe_name: str, tag: str, results_dir: Path | None = None) -> Path:
+    """A run's per-item sample logs (``--log-samples``, kit.eval.samples): ``<results_dir>/samples/<run tag>/``."""
+    return (results_dir or recipe_results_dir(recipe_name)) / "samples" / tag
 
 
 # --- atomic files and phases ---------------------------------------------------------------------

@@ -19,8 +19,9 @@ from kit.report.summary import dedupe_base, failed_summary, rows_of, validate_su
 log = logging.getLogger(__name__)
 
 
-def run_sweep(recipe: Recipe, results_dir: Path | None = None) -> list[dict]:
-    """Every planned run in order; a failure becomes a row with its error and the sweep goes on."""
+def run_sweep(recipe: Recipe, results_dir: Path | None = None, log_samples: bool = False) -> list[dict]:
+    """Every planned run in order; a failure becomes a row with its error and the sweep goes on. ``log_samples``:
+    each run's per-item logs too (kit.pipeline.samples_phase)."""
     from kit.pipeline import run_recipe
     from kit.runs import summary_path
 
@@ -28,7 +29,7 @@ def run_sweep(recipe: Recipe, results_dir: Path | None = None) -> list[dict]:
     planned_runs = recipe.runs()
     for planned in tqdm(planned_runs, desc=f"{recipe.name} runs", unit="run"):
         try:
-            summary = run_recipe(planned.recipe, results_dir, planned)
+            summary = run_recipe(planned.recipe, results_dir, planned, log_samples=log_samples)
             _record_timing(summary)
         except Exception as exc:  # one failed run (OOM, timeout, bad data) must not end the sweep
             log.error("run %s failed: %s", planned.tag, exc)

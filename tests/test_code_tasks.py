@@ -252,7 +252,8 @@ def test_builtin_code_scores_a_wrong_function_and_missing_code_as_zero():
     item = builtin_code.load_items(1, seed=0)[0]
     entry = item["reference"]["entry_point"]
     assert builtin_code.load_items(5, seed=0)[0] == item
-    assert builtin_code.score(item, "```python\ndef " + entry + "(*args):\n    return None\n```")["score"] == 0.0
+    wrong = builtin_code.score(item, "```python\ndef " + entry + "(*args):\n    return None\n```")
+    assert wrong["score"] == 0.0 and wrong["extracted"].strip() == f"def {entry}(*args):\n    return None"
     missing = builtin_code.score(item, "I cannot help with that.")
     assert missing["score"] == 0.0 and missing["status"] == "failed"
 
@@ -273,7 +274,9 @@ def test_humaneval_canonical_solution_passes_as_a_fenced_answer(task_id):
     item, canonical = _humaneval_item(task_id)
     answer = f"Here is the function:\n```python\n{item['reference']['prompt']}{canonical}```\nIt works."
     expected = {"score": 1.0, "status": "passed", "detail": "", "sandbox_isolation": sandbox.isolation()}
-    assert humaneval.score(item, answer) == expected
+    result = humaneval.score(item, answer)
+    assert result["extracted"].strip() == f"{item['reference']['prompt']}{canonical}".strip()  # the fenced code
+    assert {k: v for k, v in result.items() if k != "extracted"} == expected
 
 
 def test_humaneval_bare_body_continuation_is_appended_to_the_prompt():

@@ -25,10 +25,17 @@ class TrainJob:
     dtype: str  # "float32" | "bfloat16" | "float16"
     device: str  # "cpu" | "cuda"
     init_adapter: str | None = None  # an earlier stage's adapter, continued ("continue" chaining)
+    # Experiment trackers (the recipe's train.report_to, which the stage key leaves out) and the run's name in them:
+    # its run id. Logs go to the run directory's logs/ (kit.backends.tracking).
+    report_to: tuple[str, ...] = ()
+    run_name: str | None = None
 
     @classmethod
-    def for_stage(cls, key: dict, hw, base: dict) -> TrainJob:
-        """The job of the stage whose key is ``key`` (kit.runs.stage_keys), on ``hw``, starting from ``base``."""
+    def for_stage(cls, key: dict, hw, base: dict, report_to: tuple[str, ...] = ()) -> TrainJob:
+        """The job of the stage whose key is ``key`` (kit.runs.stage_keys), on ``hw``, starting from ``base``,
+        logging to the trackers ``report_to`` (TrainSpec.trackers) under the stage's run id."""
+        from kit.runs import content_hash
+
         fields = {f.name for f in dataclasses.fields(TrainSpec)}
         train = {k: v for k, v in key["train"].items() if k in fields}
         return cls(
@@ -40,6 +47,8 @@ class TrainJob:
             dtype=hw.dtype,
             device=hw.device,
             init_adapter=base.get("init_adapter"),
+            report_to=tuple(report_to),
+            run_name=content_hash(key) if report_to else None,  # the run id (kit.runs.run_dir)
         )
 
     def to_dict(self) -> dict:
@@ -47,7 +56,7 @@ class TrainJob:
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainJob:
-        return cls(**{**data, "train": _train_spec(data["train"])})
+        return cls(**{**data, "train": _train_spec(data["train"]), "report_to": tuple(data.get("report_to", ()))})
 
     @classmethod
     def read(cls, path: Path) -> TrainJob:

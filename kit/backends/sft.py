@@ -50,7 +50,9 @@ def sft_config(job, out_dir: str, n_rows: int):
         data_seed=train.seed,
         logging_steps=1,
         save_strategy="no",
-        report_to="none",
+        # Trackers log under the run id, into the run directory (the worker set their folders: kit.backends.tracking).
+        report_to=list(job.report_to) or "none",
+        run_name=job.run_name,
         disable_tqdm=False,
         dataloader_num_workers=0,
         packing=train.packing,

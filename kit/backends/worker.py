@@ -30,6 +30,10 @@ def main() -> None:
         import unsloth  # noqa: F401
     from kit.backends import get_backend
 
+    if job.report_to:
+        from kit.backends.tracking import prepare
+
+        prepare(job.report_to, run.logs)
     rows = read_jsonl(run.rows)
     with staging(run.train) as out:
         metrics = get_backend(job.backend)(rows, job, str(out))

@@ -54,7 +54,6 @@ class CandidateScore(NamedTuple):
 class Engine:
     def __init__(self, gguf_path: Path, *, n_ctx: int, n_threads: int, batch_size: int = 1, seed: int = 0):
         import llama_cpp
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         self.path = Path(gguf_path)
         self.n_ctx = n_ctx
@@ -80,13 +79,7 @@ class Engine:
             verbose=False,
             **kv,
         )
-        template = self.llm.metadata.get("tokenizer.chat_template")
-        if not template:
-            raise ValueError(f"{gguf_path} carries no chat template; re-export it with the kit")
-        special = lambda tok: self.llm.detokenize([tok], special=True).decode("utf-8", "replace")  # noqa: E731
-        self.formatter = Jinja2ChatFormatter(
-            template, eos_token=special(self.llm.token_eos()), bos_token=special(self.llm.token_bos())
-        )
+        self.formatter = chat_formatter(self.llm, self.path)
         self._vocab = self.llm._model.vocab
         self._is_eog = llama_cpp.llama_vocab_is_eog
         self._multi: _MultiSeq | None = None
@@ -95,8 +88,7 @@ class Engine:
     # --- prompts and text -------------------------------------------------------------------
 
     def prompt_ids(self, messages: list[dict]) -> list[int]:
-        text = self.formatter(messages=messages).prompt
-        return self.tokenize(text)
+        return self.tokenize(self.formatter(messages=messages).prompt)
 
     def tokenize(self, text: str) -> list[int]:
         return self.llm.tokenize(text.encode(), add_bos=False, special=True)
@@ -241,6 +233,32 @@ class Engine:
         if self.llm is not None:
             self.llm.close()
             self.llm = None
+
+
+def chat_formatter(llm, path: Path):
+    """The GGUF's own chat template as llama-cpp-python's Jinja formatter, with the model's BOS and EOS texts: what
+    renders every chat the engine is given (and its sample logs, kit.eval.samples)."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    template = llm.metadata.get("tokenizer.chat_template")
+    if not template:
+        raise ValueError(f"{path} carries no chat template; re-export it with the kit")
+    special = lambda tok: llm.detokenize([tok], special=True).decode("utf-8", "replace")  # noqa: E731
+    return Jinja2ChatFormatter(template, eos_token=special(llm.token_eos()), bos_token=special(llm.token_bos()))
+
+
+@contextlib.contextmanager
+def open_renderer(gguf_path: Path) -> Iterator[Callable[[list[dict]], str]]:
+    """``render(messages)``: the prompt text the engine gives llama.cpp for a chat, from the GGUF's vocabulary and
+    template alone (no weights: milliseconds even for a 7B file), for the sample logs of cached evals."""
+    import llama_cpp
+
+    llm = llama_cpp.Llama(model_path=str(gguf_path), vocab_only=True, verbose=False)
+    try:
+        formatter = chat_formatter(llm, Path(gguf_path))
+        yield lambda messages: formatter(messages=messages).prompt
+    finally:
+        llm.close()
 
 
 def fold_common_head(prompt: list[int], candidates: list[Candidate]) -> tuple[list[int], list[Candidate]]:

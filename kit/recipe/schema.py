@@ -416,15 +416,48 @@ class TrainSpec:
     # from (a fresh adapter per stage, like full fine-tuning from the previous stage's weights);
     # "continue" trains the same adapter on through every stage.
     stage_chaining: Literal["merge", "continue"] = "merge"
+    # Experiment trackers, as transformers' report_to: none | tensorboard | wandb | trackio | mlflow, or a list of them
+    # (kit.backends.tracking). Not part of any stage key: a tracked run has the id of the same run untracked. Left out
+    # of the recipe's dict when None, as min_steps is.
+    report_to: str | tuple[str, ...] | None = None
+
+    @property
+    def trackers(self) -> tuple[str, ...]:
+        """The trackers asked for, ``none`` dropped."""
+        names = (self.report_to,) if isinstance(self.report_to, str) else tuple(self.report_to or ())
+        return tuple(name for name in names if name != "none")
 
     def problems(self) -> list[tuple[str, str]]:
         out = _positive(self, "epochs", "batch_size", "grad_accum_steps", "learning_rate")
+        out += self._tracker_problems()
         if self.min_steps is not None and self.min_steps < 1:
             out.append(("min_steps", f"must be >= 1 (or left out for no floor), got {self.min_steps}"))
         if self.max_steps is not None and self.max_steps < 1:
             out.append(("max_steps", f"must be >= 1 (or left out to use epochs), got {self.max_steps}"))
         if not 0 <= self.warmup_ratio < 1:
             out.append(("warmup_ratio", f"must be in [0, 1), got {self.warmup_ratio}"))
+        return out
+
+    def _tracker_problems(self) -> list[tuple[str, str]]:
+        """Known tracker names, each once, and installed: a missing package fails here, before anything trains."""
+        from kit.backends.tracking import NONE, TRACKERS, missing
+
+        names = (self.report_to,) if isinstance(self.report_to, str) else tuple(self.report_to or ())
+        valid = (NONE, *TRACKERS)
+        out = [
+            ("report_to", f"unknown tracker {n!r}{did_you_mean(n, valid)}; valid: {', '.join(valid)}")
+            for n in names
+            if n not in valid
+        ]
+        if len(set(names)) != len(names):
+            out.append(("report_to", f"lists a tracker twice: {list(names)}"))
+        if NONE in names and len(names) > 1:
+            out.append(("report_to", f"'none' with trackers is a contradiction: {list(names)}"))
+        out += [
+            ("report_to", f"{n} is not installed in this environment: {missing(n)}")
+            for n in dict.fromkeys(names)
+            if n in TRACKERS and missing(n)
+        ]
         return out
 
 
@@ -555,8 +588,8 @@ class Recipe:
     def to_dict(self) -> dict:
         """The recipe as plain data (what run keys and summaries are made of); fields added after runs existed are
         left out while None (a source's select/file/revision/name/data_files/columns/roles, an eval task's
-        max_new_tokens/subset/split, train's min_steps), so adding them changed no existing run id, recipe hash or
-        summary."""
+        max_new_tokens/subset/split, train's min_steps and report_to), so adding them changed no existing run id,
+        recipe hash or summary."""
         out = dataclasses.asdict(self)
         entries = [*out["data"]["mixture"], *out["sources"].values()]
         entries += [entry for stage in out["stages"] for entry in stage["mixture"]]
@@ -564,7 +597,7 @@ class Recipe:
             _drop_unset(entry, "select", "file", "revision", "name", "data_files", "columns", "roles")
         for task in out["eval"]["tasks"]:
             _drop_unset(task, "max_new_tokens", "subset", "split")
-        _drop_unset(out["train"], "min_steps")
+        _drop_unset(out["train"], "min_steps", "report_to")
         return out
 
     def problems(self) -> list[tuple[str, str]]:

@@ -12,6 +12,9 @@ A task that needs more than one generation per item (multi-turn, an LLM judge) d
 A module that serves several item files (P3's ``doit``: one per ability) defines ``SUBSETS`` and ``SPLITS``; its
 ``load_items`` takes ``subset=`` and ``split=`` keywords and its ``cache_identity`` a ``subset=``; a recipe names
 them (``subset:``, ``split:``) and ``for_spec`` binds them.
+A record carries ``extracted`` (what the scorer read out of the completion: the number, the code, the letter...)
+where its scorer reads one (P3's doit calls it ``parsed``); ``extracted(item, record) -> str | None`` reads it again
+from a record written before records carried it (kit.eval.samples: the sample logs of cached evals).
 Optional hooks: ``unavailable() -> str | None`` (why it cannot run here; recipes may mark such a
 task ``optional``) and ``cache_identity() -> dict`` (more that decides a cached result, e.g. the judge).
 """

@@ -39,20 +39,26 @@ def dense_items(n: int, seed: int) -> list[dict]:
 
 
 def score(item: dict, completion: str) -> dict:
-    """``{"score": 1.0 or 0.0, "assert_frac", "status", "detail", "sandbox_isolation"}``: the answer's code, then
-    each hidden assert."""
+    """``{"score": 1.0 or 0.0, "assert_frac", "status", "detail", "extracted", "sandbox_isolation"}``: the answer's
+    code (``extracted``; None when there is none), then each hidden assert."""
     reference = item["reference"]
     asserts = [line for line in reference["tests"].splitlines() if line.strip()]
     code = code_extract.extract_code(completion, reference["entry_point"])
     if not code.strip():
         failed = {"score": 0.0, "assert_frac": 0.0, "status": "failed", "detail": "no code in the answer"}
-        return {**failed, "sandbox_isolation": isolation()}
+        return {**failed, "extracted": None, "sandbox_isolation": isolation()}
     tag = f"kit-assert-{secrets.token_hex(8)}"
     result = run_program(f"{code}\n\n{harness(asserts, tag)}", timeout_s=TIMEOUT_S * timeout_scale())
     passed = len(re.findall(rf"^{tag} pass$", result.stdout, re.M))
     frac = 1.0 if result.passed else passed / len(asserts)
     scored = {"score": float(result.passed), "assert_frac": frac, "status": result.status, "detail": result.detail}
-    return {**scored, "sandbox_isolation": result.isolation}
+    return {**scored, "extracted": code, "sandbox_isolation": result.isolation}
+
+
+def extracted(item: dict, record: dict) -> str | None:
+    """The code the scorer ran, read again from a record's completion (records written before they carried it)."""
+    code = code_extract.extract_code(record.get("completion") or "", item["reference"]["entry_point"])
+    return code if code.strip() else None
 
 
 def harness(asserts: list[str], tag: str) -> str:

@@ -16,6 +16,7 @@ DEFAULT_N = 500
 DENSE_VERSION = f"1-gen{generator.VERSION}-dense{hard.DENSE_VERSION}"
 
 score = builtin_code.score
+extracted = builtin_code.extracted
 cache_identity = builtin_code.cache_identity
 
 

@@ -115,6 +115,12 @@ def score_reply(reference: dict, completion: str) -> dict:
     return {"parsed": letter, "score": None if letter is None else float(letter == gold), "via": "text"}
 
 
+def extracted(item: dict, record: dict) -> str | None:
+    """What the authors' parsers read out of a reply (the record's ``parsed``: a letter, a letter set, T or F, the
+    boxed answer), the logits' pick where the reply was no lone letter; None for items ranked by perplexity."""
+    return record.get("parsed")
+
+
 def evaluate_items(engine, cache, items: list[dict], max_new_tokens: int, desc: str) -> tuple[list[dict], int]:
     """One record per item (``id``, ``score``, ``chance``...) and how many replies were generated (not cached)."""
     from kit.eval.cache import cached_chat_many

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from kit.data import doit
 from kit.data.builtin import get_generator
-from kit.eval.tasks.doit import evaluate_items  # noqa: F401  (the task interface: one scorer for both)
+from kit.eval.tasks.doit import evaluate_items, extracted  # noqa: F401  (the task interface: one scorer for both)
 
 VERSION = "1"
 MAX_NEW_TOKENS = 64

@@ -75,7 +75,14 @@ def _preamble(prompt: str, entry_point: str) -> str:
 
 
 def score(item: dict, completion: str) -> dict:
-    """``{"score": 1.0 or 0.0, "status", "detail", "sandbox_isolation"}``."""
+    """``{"score": 1.0 or 0.0, "status", "detail", "extracted", "sandbox_isolation"}`` (``extracted``: the answer's
+    code, as ``program`` reads it; None when there is none)."""
     result = run_program(program(item["reference"], completion), timeout_s=TIMEOUT_S * timeout_scale())
     scored = {"score": float(result.passed), "status": result.status, "detail": result.detail}
-    return {**scored, "sandbox_isolation": result.isolation}
+    return {**scored, "extracted": extracted(item, {"completion": completion}), "sandbox_isolation": result.isolation}
+
+
+def extracted(item: dict, record: dict) -> str | None:
+    """The answer's code, read out of a record's completion (also for records written before they carried it)."""
+    code = code_extract.extract_code(record.get("completion") or "", item["reference"]["entry_point"])
+    return code if code.strip() else None
