@@ -1,13 +1,16 @@
 """Command line: ``python -m kit validate`` checks every shipped recipe; ``python -m kit run RECIPE
-[dotted.key=value ...]`` runs one. ``kit/`` logs; this module prints."""
+[dotted.key=value ...]`` runs one; ``python -m kit ls`` lists tasks, sources, recipes and cached runs. An installed
+copy (``pip install .``) is the same program as ``sftmix``. ``kit/`` logs; this module prints."""
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import os
 import sys
+import textwrap
 from pathlib import Path
 
 from kit.estimate import DEFAULT_GPU_CLASS, GPU_CLASSES
@@ -195,6 +198,138 @@ def _write_report(name: str, rows: list[dict], folder: Path) -> None:
         print(f"wrote {path}")
 
 
+# --- ls: what the kit offers and what it has cached (kit/listing.py gathers, this prints) ----------------------
+
+WIDTH = 120  # lines are cut to this, so a long description never wraps a table
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    from kit import listing
+
+    gather = {
+        "tasks": listing.tasks,
+        "sources": listing.sources,
+        "recipes": listing.recipes,
+        "runs": listing.cached_runs,
+    }
+    chosen = [args.what] if args.what else list(gather)
+    found = {what: gather[what]() for what in chosen}
+    if args.json:
+        print(json.dumps(found[args.what] if args.what else found, indent=1))
+    elif args.what:
+        LS_PRINTERS[args.what](found[args.what])
+    else:
+        _print_summary(found)
+    return 0
+
+
+def _fit(line: str) -> str:
+    return line if len(line) <= WIDTH else line[: WIDTH - 3] + "..."
+
+
+def _table(header: list[str], rows: list[list[str]]) -> None:
+    """Columns padded to their widest cell; the last column (a description) is cut at WIDTH."""
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header) - 1)]
+    for row in [header, *rows]:
+        print(_fit("  ".join([*(str(c).ljust(w) for c, w in zip(row, widths)), str(row[-1])]).rstrip()))
+
+
+def _print_tasks(tasks: list[dict]) -> None:
+    rows = [[t["name"], t["version"], t["ability"] or "by subset", _subsets(t), t["about"]] for t in tasks]
+    _table(["task", "version", "ability", "subsets", "what it is"], rows)
+    for t in tasks:
+        if t["subsets"]:
+            print(
+                "\n" + textwrap.fill(f"{t['name']} subsets: {', '.join(t['subsets'])}", WIDTH, subsequent_indent="  ")
+            )
+    print("\na recipe names a task under eval.tasks (task:, and subset:/split: where it has them)")
+
+
+def _subsets(task: dict) -> str:
+    return f"{len(task['subsets'])} (split {'/'.join(task['splits'])})" if task["subsets"] else "-"
+
+
+def _print_sources(sources: dict) -> None:
+    print(f"source kinds: {', '.join(k + ':' for k in sources['kinds'])}\n")
+    _table(
+        ["built-in generator", "version", "what it is"],
+        [[b["source"], b["version"], b["about"]] for b in sources["builtin"]],
+    )
+    print()
+    rows = [[h["source"], h["format"], h["config"] or "-"] for h in sources["hub"]]
+    _table(["hub dataset (format known)", "format", "config"], rows)
+    print(f"\nformats (format: of an hf: or local: source): {', '.join(sources['formats'])}")
+
+
+def _print_recipes(recipes: list[dict]) -> None:
+    rows = [[r["name"], _per_profile(r["runs"]), r["about"]] for r in recipes]
+    _table(["recipe", "runs per profile", "question"], rows)
+    if recipes:
+        print(f"\nshipped in {Path(recipes[0]['path']).parent}; `plan NAME` shows one's runs and cost")
+
+
+def _per_profile(runs: dict) -> str:
+    return " ".join(f"{profile}:{n}" for profile, n in runs.items())
+
+
+def _print_runs(records: list[dict]) -> None:
+    from kit.runs import kit_home
+
+    if not records:
+        print(f"no cached runs under {kit_home()}")
+        return
+    for record in records:
+        print(_fit(_run_line(record)))
+        for export in record["exports"]:
+            for e in export["evals"]:
+                print(_fit(f"    {e['task']}{' dense' if e['pass'] == 'dense' else ''}: {_estimate(e)}"))
+    print(f"\n{len(records)} cached under {kit_home()} (scores: mean ± standard error, n items)")
+
+
+def _run_line(record: dict) -> str:
+    exported = ", ".join(e["quant"] or e["id"] for e in record["exports"]) or "not exported"
+    if record["kind"] == "baseline":
+        return f"{record['id']}  untrained base model (baseline)  {exported}"
+    trained = f"trained ({record['steps']} steps)" if record["trained"] else "not trained"
+    rows = "?" if record["rows"] is None else record["rows"]
+    return (
+        f"{record['id']}  {record['base']}  stage {record['stage']}  {rows} rows "
+        f"[{'; '.join(record['mixture'])}]  {trained}  {exported}"
+    )
+
+
+def _estimate(e: dict) -> str:
+    if e["score"] is None:
+        return "no score"
+    spread = "" if e["stderr"] is None else f" ± {e['stderr']:.3f}"
+    n = "" if e["n"] is None else f" (n={e['n']})"
+    return f"{e['score']:.3f}{spread}{n}"
+
+
+LS_PRINTERS = {"tasks": _print_tasks, "sources": _print_sources, "recipes": _print_recipes, "runs": _print_runs}
+
+
+def _print_summary(found: dict) -> None:
+    tasks, sources, recipes, records = found["tasks"], found["sources"], found["recipes"], found["runs"]
+    print(_fit(f"tasks ({len(tasks)}): {', '.join(t['name'] for t in tasks)}"))
+    print(
+        _fit(
+            f"sources: {len(sources['builtin'])} built-in generators, {len(sources['hub'])} known hub datasets, "
+            f"formats {', '.join(sources['formats'])}"
+        )
+    )
+    cpu = [f"{r['name']} ({r['runs'].get('cpu', '?')})" for r in recipes]
+    print(_fit(f"recipes ({len(recipes)}, runs on the cpu profile): {', '.join(cpu)}"))
+    stages = [r for r in records if r["kind"] == "run"]
+    passes = sum(len(e["evals"]) for r in records for e in r["exports"])
+    print(
+        f"runs: {len(stages)} cached stages ({sum(r['trained'] for r in stages)} trained, "
+        f"{sum(bool(r['exports']) for r in stages)} exported), {len(records) - len(stages)} baselines, "
+        f"{passes} scores"
+    )
+    print("details: ls tasks | ls sources | ls recipes | ls runs (--json for all of it)")
+
+
 def _brief(scores: dict | None) -> dict | None:
     return None if scores is None else {k: v["score"] for k, v in scores.items()}
 
@@ -202,9 +337,52 @@ def _brief(scores: dict | None) -> dict | None:
 LOG_SAMPLES_HELP = "also write every scored item (prompt, completion, answer, score) to results/<recipe>/samples/"
 
 
+def global_flags(suppress: bool) -> argparse.ArgumentParser:
+    """Flags every command takes, before or after its name. A command's copy has no defaults (SUPPRESS), so that a
+    flag given before the command is not reset by the command's parser."""
+    unset = {"default": argparse.SUPPRESS} if suppress else {}
+    flags = argparse.ArgumentParser(add_help=False)
+    flags.add_argument(
+        "--home", metavar="DIR", **unset, help="the cache of models, runs and GGUFs (beats KIT_HOME; ~/.cache/sftkit)"
+    )
+    flags.add_argument(
+        "--results",
+        metavar="DIR",
+        **unset,
+        help="where tables, plots and run summaries go (beats KIT_RESULTS; default: results/ of the checkout, "
+        "or for an installed copy ./results of the working directory)",
+    )
+    loud = flags.add_mutually_exclusive_group()
+    loud.add_argument("-v", "--verbose", action="store_true", **unset, help="debug logging")
+    loud.add_argument("-q", "--quiet", action="store_true", **unset, help="warnings and errors only, no progress bars")
+    return flags
+
+
+def apply_global_flags(args: argparse.Namespace) -> None:
+    """--home/--results become KIT_HOME/KIT_RESULTS before any command reads them (worker processes inherit them);
+    -v/-q set the log level, and -q also turns tqdm's and the hub's progress bars off."""
+    for flag, var in (("home", "KIT_HOME"), ("results", "KIT_RESULTS")):
+        if getattr(args, flag, None):
+            os.environ[var] = str(Path(getattr(args, flag)).expanduser().resolve())
+    level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger().setLevel(level)  # also where a handler was already installed (basicConfig then does nothing)
+    if args.quiet:
+        for var in ("TQDM_DISABLE", "HF_HUB_DISABLE_PROGRESS_BARS", "HF_DATASETS_DISABLE_PROGRESS_BARS"):
+            os.environ[var] = "1"
+
+
+def prog_name() -> str:
+    """``sftmix`` when run as the installed console script, ``python -m kit`` otherwise."""
+    name = Path(sys.argv[0]).name
+    return "python -m kit" if name in ("__main__.py", "-c", "") else name
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m kit", description=__doc__)
+    parser = argparse.ArgumentParser(prog=prog_name(), description=__doc__, parents=[global_flags(False)])
+    common = [global_flags(True)]
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser = functools.partial(sub.add_parser, parents=common)  # every command takes the global flags
     p = sub.add_parser("validate", help="load every shipped recipe (or the given ones) under both profiles")
     p.add_argument("recipes", nargs="*")
     p.set_defaults(func=cmd_validate)
@@ -257,10 +435,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--system", help="a system message to start with")
     p.add_argument("--threads", type=int, help="CPU threads (default: every core)")
     p.set_defaults(func=cmd_chat)
+    p = sub.add_parser("ls", help="list eval tasks, data sources, shipped recipes or cached runs (no model loads)")
+    p.add_argument("what", nargs="?", choices=("tasks", "sources", "recipes", "runs"), help="default: a summary")
+    p.add_argument("--json", action="store_true", help="the records as JSON, for scripts")
+    p.set_defaults(func=cmd_ls)
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S"
-    )
+    apply_global_flags(args)
     # bitsandbytes' CPU backend says at every import that an optional kernels package is missing.
     logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
     try:

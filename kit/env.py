@@ -142,6 +142,12 @@ def package_versions() -> dict[str, str | None]:
 
 
 def git_commit() -> str | None:
+    """The checkout's commit (``+dirty`` with uncommitted changes under kit/); None for an installed copy, whose
+    site-packages may sit inside some unrelated repository (a venv in a project) whose commit would be a lie."""
+    from kit.runs import in_checkout
+
+    if not in_checkout():
+        return None
     root = Path(__file__).resolve().parents[1]
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True)

@@ -26,6 +26,13 @@ log = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parents[1]
 
+
+def in_checkout() -> bool:
+    """Whether the kit runs from its source tree (``make``, ``pip install -e .``) rather than an installed copy:
+    an installed ``kit`` sits in site-packages, beside no ``pyproject.toml``."""
+    return (REPO / "pyproject.toml").is_file()
+
+
 # Bumped when the training/export pipeline changes in a way that changes its outputs.
 PIPELINE_VERSION = "1"
 
@@ -176,6 +183,16 @@ def all_runs() -> list[RunDir]:
     return [RunDir(p) for p in sorted((kit_home() / "runs").glob("*")) if p.is_dir()]
 
 
+def all_baselines() -> list[Path]:
+    """Every untrained base model's folder (``baseline_dir``): its export, and its scores under that."""
+    return [p for p in sorted((kit_home() / "baselines").glob("*")) if p.is_dir()]
+
+
+def finished_exports(run: Path) -> list[Path]:
+    """A run's finished exports, one per export-settings hash (``export_dir``)."""
+    return [p for p in sorted((run / "export").glob("*")) if is_done(p)]
+
+
 # Export settings that decide what happens after an export, not the files it makes.
 NOT_IN_EXPORT_KEY = ("allow_parity_mismatch",)
 
@@ -236,8 +253,11 @@ def timing_path(run_id: str) -> Path:
 
 
 def results_root() -> Path:
-    """Small result files: the repo's results/ unless KIT_RESULTS points elsewhere (tests do)."""
-    return Path(os.environ.get("KIT_RESULTS") or REPO / "results")
+    """Small result files: ``KIT_RESULTS`` (``--results``; tests set it), else the checkout's results/, else (an
+    installed copy, whose package folder is no place for results) ``./results`` of the working directory."""
+    if os.environ.get("KIT_RESULTS"):
+        return Path(os.environ["KIT_RESULTS"]).expanduser()
+    return REPO / "results" if in_checkout() else Path.cwd() / "results"
 
 
 def recipe_results_dir(recipe_name: str, base: str | None = None) -> Path:

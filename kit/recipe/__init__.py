@@ -10,7 +10,7 @@ RecipeError, each naming its dotted key (with a did-you-mean), before anything h
 """
 
 from kit.recipe.grid import PlannedRun
-from kit.recipe.load import load_recipe, parse_overrides, shipped_recipes
+from kit.recipe.load import find_recipe, load_recipe, parse_overrides, recipes_dir, shipped_recipes
 from kit.recipe.schema import (
     PROFILES,
     QUANT_TYPES,
@@ -52,7 +52,9 @@ __all__ = [
     "Stage",
     "StageSpec",
     "TrainSpec",
+    "find_recipe",
     "load_recipe",
     "parse_overrides",
+    "recipes_dir",
     "shipped_recipes",
 ]

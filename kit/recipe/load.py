@@ -58,7 +58,7 @@ def apply_override(raw: dict, key: str, value: Any) -> None:
 def read_raw(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
-        raise RecipeError(str(path), [("", "no such recipe file; `python -m kit validate` lists the shipped ones")])
+        raise RecipeError(str(path), [("", "no such recipe file; `python -m kit ls recipes` lists the shipped ones")])
     try:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
@@ -89,6 +89,7 @@ def load_recipe(path: str | Path, overrides: typing.Sequence[str] = (), profile:
     A recipe may carry ``profiles: {cpu: {dotted.key: value}, gpu: {...}}``; ``profile`` (or the
     recipe's ``profile:``, or the hardware when that says ``auto``) picks one.
     """
+    path = find_recipe(path)
     raw = read_raw(path)
     return resolve_raw(raw, str(path), parse_overrides(overrides), profile)
 
@@ -124,6 +125,23 @@ def _deepcopy(raw: Any) -> Any:
     return copy.deepcopy(raw)
 
 
+def recipes_dir() -> Path:
+    """Where the shipped recipes are: in an installed copy the ``kit/shipped_recipes/`` the wheel carries (the
+    checkout's ``recipes/`` sits outside the package), in a checkout its ``recipes/``."""
+    package = Path(__file__).resolve().parents[1]
+    packaged = package / "shipped_recipes"
+    return packaged if packaged.is_dir() else package.parent / "recipes"
+
+
 def shipped_recipes(root: Path | None = None) -> list[Path]:
-    root = root or Path(__file__).resolve().parents[2] / "recipes"
-    return sorted(root.glob("*.yaml"))
+    return sorted((root or recipes_dir()).glob("*.yaml"))
+
+
+def find_recipe(path: str | Path) -> Path:
+    """A recipe argument as a file: the path when it exists, else the shipped recipe it names (``rq1``,
+    ``rq1.yaml`` or ``recipes/rq1.yaml``), so the README's commands work from any folder with an installed kit."""
+    path = Path(path)
+    if path.is_file() or path.parent not in (Path("."), Path("recipes")):
+        return path
+    shipped = recipes_dir() / (path.name if path.suffix == ".yaml" else f"{path.name}.yaml")
+    return shipped if shipped.is_file() else path
