@@ -99,7 +99,7 @@ def test_a_failed_run_becomes_a_row_and_the_sweep_goes_on(tmp_path, monkeypatch,
     from kit.report.summary import stored_rows
     from kit.sweep import run_sweep
 
-    def fake_run(recipe, results_dir=None, planned=None):
+    def fake_run(recipe, results_dir=None, planned=None, log_samples=False):
         if planned.tag == "math-f0.25":
             raise MemoryError("CUDA out of memory (simulated)")
         summary = ok_summary(
