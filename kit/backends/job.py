@@ -18,28 +18,37 @@ from kit.recipe.strict import build
 @dataclass(frozen=True)
 class TrainJob:
     base_path: str  # the weights the stage starts from: a folder, or a hub id
-    chat_template: str  # kit.data.templates name; its training form marks the assistant turns
+    chat_template: str  # as the stage key names it: a kit template, "tokenizer", or a file's content hash
     max_seq_len_tokens: int
     train: TrainSpec  # the stage's training settings, its own epochs applied
     backend: str  # "hf" | "unsloth"
     dtype: str  # "float32" | "bfloat16" | "float16"
     device: str  # "cpu" | "cuda"
     init_adapter: str | None = None  # an earlier stage's adapter, continued ("continue" chaining)
+    # A .jinja template's content, read where the key was made (the worker checks it against the key's hash).
+    chat_template_text: str | None = None
 
     @classmethod
-    def for_stage(cls, key: dict, hw, base: dict) -> TrainJob:
-        """The job of the stage whose key is ``key`` (kit.runs.stage_keys), on ``hw``, starting from ``base``."""
+    def for_stage(cls, key: dict, hw, base: dict, chat_template_text: str | None = None) -> TrainJob:
+        """The job of the stage whose key is ``key`` (kit.runs.stage_keys), on ``hw``, starting from ``base``;
+        ``chat_template_text``: the content of the .jinja file the recipe names, if it names one."""
+        from kit.data.templates import TOKENIZER, training_template
+
         fields = {f.name for f in dataclasses.fields(TrainSpec)}
         train = {k: v for k, v in key["train"].items() if k in fields}
+        template = key["model"]["chat_template"]
+        if template != TOKENIZER:
+            training_template(template, text=chat_template_text)  # a file changed since its key was made raises
         return cls(
             base_path=base["path"],
-            chat_template=key["model"]["chat_template"],
+            chat_template=template,
             max_seq_len_tokens=key["model"]["max_seq_len_tokens"],
             train=_train_spec(train),
             backend=hw.backend,
             dtype=hw.dtype,
             device=hw.device,
             init_adapter=base.get("init_adapter"),
+            chat_template_text=chat_template_text,
         )
 
     def to_dict(self) -> dict:

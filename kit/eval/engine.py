@@ -45,6 +45,18 @@ Segment = tuple[list[int], bool]
 Candidate = list[Segment]
 
 
+def chat_formatter(llm, path: Path):
+    """What renders every prompt: llama-cpp-python's Jinja formatter on the GGUF's own template, with the GGUF's
+    BOS and EOS text (kit.export.render_check holds it to transformers' rendering at export)."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    template = llm.metadata.get("tokenizer.chat_template")
+    if not template:
+        raise ValueError(f"{path} carries no chat template; re-export it with the kit")
+    special = lambda tok: llm.detokenize([tok], special=True).decode("utf-8", "replace")  # noqa: E731
+    return Jinja2ChatFormatter(template, eos_token=special(llm.token_eos()), bos_token=special(llm.token_bos()))
+
+
 class CandidateScore(NamedTuple):
     logprob: float  # sum of log p over the scored tokens (nats)
     n_scored: int  # how many tokens were scored
@@ -54,7 +66,6 @@ class CandidateScore(NamedTuple):
 class Engine:
     def __init__(self, gguf_path: Path, *, n_ctx: int, n_threads: int, batch_size: int = 1, seed: int = 0):
         import llama_cpp
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         self.path = Path(gguf_path)
         self.n_ctx = n_ctx
@@ -80,13 +91,7 @@ class Engine:
             verbose=False,
             **kv,
         )
-        template = self.llm.metadata.get("tokenizer.chat_template")
-        if not template:
-            raise ValueError(f"{gguf_path} carries no chat template; re-export it with the kit")
-        special = lambda tok: self.llm.detokenize([tok], special=True).decode("utf-8", "replace")  # noqa: E731
-        self.formatter = Jinja2ChatFormatter(
-            template, eos_token=special(self.llm.token_eos()), bos_token=special(self.llm.token_bos())
-        )
+        self.formatter = chat_formatter(self.llm, self.path)
         self._vocab = self.llm._model.vocab
         self._is_eog = llama_cpp.llama_vocab_is_eog
         self._multi: _MultiSeq | None = None
