@@ -18,6 +18,7 @@ from kit import env, runs
 from kit.backends.job import TrainJob
 from kit.data.mixture import build_mixture, ids_sha256
 from kit.data.subset import fraction_to_n, select_nested
+from kit.data.templates import file_text, identity
 from kit.eval.phase import eval_phase
 from kit.recipe import PlannedRun, Recipe
 from kit.report.summary import validate_summary
@@ -144,7 +145,9 @@ def train_stages(recipe: Recipe, hw: env.Hardware) -> list[dict]:
             base = stage_base(recipe, out[-1] if out else None)
             runs.write_json(run.base, base)
             if not runs.is_done(run.train):
-                TrainJob.for_stage(key, hw, base, recipe.train.trackers).write(run.job)
+                TrainJob.for_stage(key, hw, base, recipe.train.trackers, file_text(recipe.model.chat_template)).write(
+                    run.job
+                )
             metrics = train_phase(run)
         entry = {"name": name, "dir": run, "manifest": manifest, "metrics": metrics, "base": base, "reused": reused}
         done[name] = entry
@@ -200,12 +203,23 @@ def _merge_stage(parent: dict, merged: Path, recipe: Recipe) -> None:
             "merge_only": True,
             "base_path": parent["base"]["path"],
             "adapter": str(parent["dir"].train),
-            "chat_template": recipe.model.chat_template,
+            **template_fields(recipe, parent["dir"]),
         }
         with runs.staging(merged) as tmp:
             runs.write_json(tmp / runs.EXPORT_JOB, job)
             run_worker("kit.export.worker", tmp, parent["dir"].merge_log, "merging stage " + parent["name"])
             runs.mark_done(tmp, {"base": parent["base"]})
+
+
+def template_fields(recipe: Recipe, run: RunDir) -> dict:
+    """The chat template as an export worker is given it: named as run keys name it, with a file's content, which
+    must still be what ``run`` was trained with."""
+    spec = recipe.model.chat_template
+    text = file_text(spec)
+    name = identity(spec, text)
+    if name != runs.read_json(run.key)["model"]["chat_template"]:
+        raise RunError(f"{spec} changed while its run {run.id} was being made; run the recipe again")
+    return {"chat_template": name, "chat_template_text": text}
 
 
 def train_phase(run: RunDir) -> dict:
@@ -274,7 +288,7 @@ def export_phase(out: Path, base_path: str, adapter: Path | None, recipe: Recipe
             job = {
                 "base_path": base_path,
                 "adapter": str(adapter) if adapter is not None else None,
-                "chat_template": recipe.model.chat_template,
+                **template_fields(recipe, run),
                 "quant": spec.quant,
                 "parity_prompts": probe_prompts(run, spec.parity_prompts),
                 "parity_max_tokens": spec.parity_max_tokens,

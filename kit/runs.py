@@ -94,7 +94,7 @@ def stage_keys(resolved: dict, backend: str, dtype: str) -> list[tuple[str, dict
             }
         key = {
             "pipeline": PIPELINE_VERSION,
-            "model": resolved["model"],
+            "model": model_key(resolved["model"]),
             "data": data,
             "train": train if stage["epochs"] is None else {**train, "epochs": stage["epochs"]},
         }
@@ -103,6 +103,15 @@ def stage_keys(resolved: dict, backend: str, dtype: str) -> list[tuple[str, dict
         keys.append((stage["name"], key))
         by_name[stage["name"]] = key
     return keys
+
+
+def model_key(model: dict) -> dict:
+    """A recipe's model as run keys hold it: a .jinja chat template by its content's hash, not its path, so two
+    different files never share a run; a kit template or ``tokenizer`` as written, so every run id made before
+    files existed stays (``tokenizer`` needs no more: the key's ``base`` says whose template it is)."""
+    from kit.data.templates import identity
+
+    return {**model, "chat_template": identity(model["chat_template"])}
 
 
 def generator_versions(mixture: list) -> dict[str, str]:
@@ -207,7 +216,7 @@ def export_key(export: dict) -> dict:
 
 def baseline_dir(model: dict, export: dict) -> Path:
     """Where the untrained base model's export and scores live (shared by every recipe using it)."""
-    key = {"pipeline": PIPELINE_VERSION, "model": model, "export": export_key(export)}
+    key = {"pipeline": PIPELINE_VERSION, "model": model_key(model), "export": export_key(export)}
     return kit_home() / "baselines" / content_hash(key)
 
 

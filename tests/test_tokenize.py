@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from kit.data.builtin import get_generator
 from kit.data.templates import TRAINING_TEMPLATES, training_template
 
 SHARED = Path(__file__).parents[2] / "shared" / "data"
+TRL_TEMPLATES = Path(importlib.util.find_spec("trl").origin).parent / "chat_templates"  # real models' templates
 
 
 def real_rows() -> list[dict]:
@@ -75,13 +77,85 @@ def test_rows_are_cut_to_max_len_and_a_row_left_without_a_reply_is_dropped(token
     assert tokenize_rows(tokenizer, rows, max_len=prompt_len - 1) == []
 
 
-def test_a_template_without_generation_markers_is_a_clear_error(tokenizer):
+CHATS = [
+    [
+        {"role": "user", "content": "What is 2 + 3?"},
+        {"role": "assistant", "content": "2 + 3 = 5.\n#### 5"},
+        {"role": "user", "content": "And 4 + 4?"},
+        {"role": "assistant", "content": " 8 \n"},  # the reply's own edge whitespace is the reply's
+    ],
+    [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hello!"},
+        {"role": "user", "content": "Bye"},
+        {"role": "assistant", "content": "Bye."},
+    ],
+]
+
+
+@pytest.mark.parametrize("name", sorted(TRAINING_TEMPLATES))
+def test_the_rendered_mask_equals_the_marker_mask_of_every_kit_template(name, tokenizer):
+    """The mask found by rendering (for templates without markers) against the known-good one, from the markers of
+    the kit's own templates, on multi-turn chats with and without a system prompt. DoIT's template has no system
+    role (it renders a system message as an assistant turn, markers and all), so it is held to the first chat."""
+    from kit.backends.mask import assistant_mask, rendered_mask
+    from kit.data.templates import inference_template
+
+    for messages in CHATS[:1] if name == "doit" else CHATS:
+        tokenizer.chat_template = training_template(name)
+        marked = assistant_mask(tokenizer, messages, "r")
+        tokenizer.chat_template = inference_template(name)
+        rendered = rendered_mask(tokenizer, messages, "r")
+        assert rendered == marked and sum(marked[1]) > 0
+        assert assistant_mask(tokenizer, messages, "r") == rendered  # no markers: the rendered mask is used
+
+
+def test_a_real_template_without_markers_trains_on_the_replies_as_trls_marked_form_does(tokenizer):
+    """Qwen2.5's own template (as TRL stores it) against TRL's training form of it, whose markers also take two
+    newlines per reply: the header's (which the generation prompt holds, so it is never generated) and the one
+    after <|im_end|>. The rendered mask trains on neither, and differs by nothing else."""
+    from kit.backends.mask import assistant_mask
+
+    for messages in CHATS:
+        tokenizer.chat_template = (TRL_TEMPLATES / "qwen2_5_training.jinja").read_text()
+        ids, trl_mask = assistant_mask(tokenizer, messages, "r")
+        tokenizer.chat_template = (TRL_TEMPLATES / "qwen2_5.jinja").read_text()
+        assert assistant_mask(tokenizer, messages, "r")[0] == ids
+        ours = assistant_mask(tokenizer, messages, "r")[1]
+        differ = [i for i, (a, b) in enumerate(zip(trl_mask, ours, strict=True)) if a != b]
+        replies = sum(m["role"] == "assistant" for m in messages)
+        assert len(differ) == 2 * replies and all(trl_mask[i] and tokenizer.decode(ids[i]) == "\n" for i in differ)
+        trained = tokenizer.decode([t for t, m in zip(ids, ours, strict=True) if m])
+        assert trained == "".join(m["content"] + "<|im_end|>" for m in messages if m["role"] == "assistant")
+
+
+def test_a_template_that_is_not_prefix_stable_is_refused_naming_the_row_and_the_fix(tokenizer):
+    """Qwen3's template drops an earlier reply's reasoning once a later turn follows: rendering the chat up to that
+    reply is then not the start of rendering the whole chat."""
+    from kit.backends.sft import tokenize_rows
+    from kit.data.templates import TemplateError
+
+    tokenizer.chat_template = (TRL_TEMPLATES / "qwen3.jinja").read_text()
+    messages = [
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "<think>\nA greeting.\n</think>\n\nHello!"},
+        {"role": "user", "content": "Bye"},
+        {"role": "assistant", "content": "Bye."},
+    ]
+    with pytest.raises(TemplateError, match=r"row chat-7: the chat template is not prefix-stable.*\{% generation %\}"):
+        tokenize_rows(tokenizer, [{"id": "chat-7", "messages": messages}], max_len=512)
+
+
+def test_labels_from_a_template_without_markers_are_the_assistant_turns(tokenizer):
     from kit.backends.sft import tokenize_rows
     from kit.data.templates import inference_template
 
+    rows = get_generator("math_easy").generate_train(3, 0)
+    tokenizer.chat_template = training_template("chatml")
+    marked = tokenize_rows(tokenizer, rows, max_len=512)
     tokenizer.chat_template = inference_template("chatml")
-    with pytest.raises(ValueError, match="generation"):
-        tokenize_rows(tokenizer, get_generator("math_easy").generate_train(1, 0), max_len=512)
+    assert tokenize_rows(tokenizer, rows, max_len=512) == marked
 
 
 def test_the_collator_pads_on_the_right_without_training_on_padding():

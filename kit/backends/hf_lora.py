@@ -16,7 +16,7 @@ def train(rows: list[dict], job: TrainJob, out_dir: str, compact_loss: bool = Tr
     spec, lora = job.train, job.train.lora
     torch.manual_seed(spec.seed)
     tokenizer = AutoTokenizer.from_pretrained(job.base_path)
-    tokenizer.chat_template = training_template(job.chat_template)
+    tokenizer.chat_template = training_template(job.chat_template, tokenizer.chat_template, job.chat_template_text)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     dtype = getattr(torch, job.dtype)

@@ -18,7 +18,7 @@ from kit.recipe.strict import build
 @dataclass(frozen=True)
 class TrainJob:
     base_path: str  # the weights the stage starts from: a folder, or a hub id
-    chat_template: str  # kit.data.templates name; its training form marks the assistant turns
+    chat_template: str  # as the stage key names it: a kit template, "tokenizer", or a file's content hash
     max_seq_len_tokens: int
     train: TrainSpec  # the stage's training settings, its own epochs applied
     backend: str  # "hf" | "unsloth"
@@ -29,18 +29,27 @@ class TrainJob:
     # its run id. Logs go to the run directory's logs/ (kit.backends.tracking).
     report_to: tuple[str, ...] = ()
     run_name: str | None = None
+    # A .jinja template's content, read where the key was made (the worker checks it against the key's hash).
+    chat_template_text: str | None = None
 
     @classmethod
-    def for_stage(cls, key: dict, hw, base: dict, report_to: tuple[str, ...] = ()) -> TrainJob:
+    def for_stage(
+        cls, key: dict, hw, base: dict, report_to: tuple[str, ...] = (), chat_template_text: str | None = None
+    ) -> TrainJob:
         """The job of the stage whose key is ``key`` (kit.runs.stage_keys), on ``hw``, starting from ``base``,
-        logging to the trackers ``report_to`` (TrainSpec.trackers) under the stage's run id."""
+        logging to the trackers ``report_to`` (TrainSpec.trackers) under the stage's run id;
+        ``chat_template_text``: the content of the .jinja file the recipe names, if it names one."""
+        from kit.data.templates import TOKENIZER, training_template
         from kit.runs import content_hash
 
         fields = {f.name for f in dataclasses.fields(TrainSpec)}
         train = {k: v for k, v in key["train"].items() if k in fields}
+        template = key["model"]["chat_template"]
+        if template != TOKENIZER:
+            training_template(template, text=chat_template_text)  # a file changed since its key was made raises
         return cls(
             base_path=base["path"],
-            chat_template=key["model"]["chat_template"],
+            chat_template=template,
             max_seq_len_tokens=key["model"]["max_seq_len_tokens"],
             train=_train_spec(train),
             backend=hw.backend,
@@ -49,6 +58,7 @@ class TrainJob:
             init_adapter=base.get("init_adapter"),
             report_to=tuple(report_to),
             run_name=content_hash(key) if report_to else None,  # the run id (kit.runs.run_dir)
+            chat_template_text=chat_template_text,
         )
 
     def to_dict(self) -> dict:

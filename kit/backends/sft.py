@@ -1,10 +1,10 @@
 """The TRL SFTTrainer call both backends share: assistant-only loss, fixed step budget, metrics.
 
 The kit tokenizes the rows itself (``tokenize_rows``) into ``input_ids``, ``attention_mask`` and ``labels``,
--100 outside the assistant turns, from the assistant mask of the chat template's training form
-(kit.data.templates, whose ``{% generation %}`` markers delimit those turns), and pads them with its own
-collator. TRL then trains on them as they are, and so does Unsloth, whose patched trainer replaces TRL's
-dataset preparation with one that has no branch for a ``messages`` column (unslothai/unsloth-zoo#323).
+-100 outside the assistant turns (kit.backends.mask: from the training template's ``{% generation %}`` markers, or
+found by rendering where it has none), and pads them with its own collator. TRL then trains on them as they are,
+and so does Unsloth, whose patched trainer replaces TRL's dataset preparation with one that has no branch for a
+``messages`` column (unslothai/unsloth-zoo#323).
 """
 
 from __future__ import annotations
@@ -130,19 +130,19 @@ def run_trainer(
 
 
 def tokenize_rows(tokenizer, rows: list[dict], max_len: int) -> list[dict]:
-    """Each row's chat as ``input_ids``, ``attention_mask`` and ``labels`` (the token where the template's
-    assistant mask is set, else -100), cut to ``max_len`` tokens from the start. A row left with no assistant
-    token (its prompt alone fills ``max_len``) is dropped and counted in the log, as TRL does."""
+    """Each row's chat as ``input_ids``, ``attention_mask`` and ``labels`` (the token where the assistant mask
+    is set, else -100), cut to ``max_len`` tokens from the start. A row left with no assistant token (its prompt
+    alone fills ``max_len``) is dropped and counted in the log, as TRL does."""
+    from kit.backends.mask import assistant_mask
+
     out, dropped = [], 0
     for row in rows:
-        encoded = tokenizer.apply_chat_template(
-            row["messages"], tokenize=True, return_dict=True, return_assistant_tokens_mask=True
-        )
-        ids, mask = list(encoded["input_ids"])[:max_len], list(encoded["assistant_masks"])[:max_len]
-        if not any(encoded["assistant_masks"]):
+        full_ids, full_mask = assistant_mask(tokenizer, row["messages"], row.get("id", "?"))
+        ids, mask = full_ids[:max_len], full_mask[:max_len]
+        if not any(full_mask):
             raise ValueError(
-                f"row {row.get('id', '?')}: the chat template marks no assistant token; its training form needs "
-                "{% generation %} around the assistant turns (kit.data.templates)"
+                f"row {row.get('id', '?')}: the chat template marks no assistant token; a training form with "
+                "{% generation %} markers must put them around the assistant turns (kit.data.templates)"
             )
         labels = [tok if m else -100 for tok, m in zip(ids, mask, strict=True)]
         if all(label == -100 for label in labels):

@@ -25,7 +25,7 @@ def train(rows: list[dict], job: TrainJob, out_dir: str) -> dict:
     model = _fresh_adapter(FastLanguageModel, model, job.train)
     if job.init_adapter is not None:
         load_adapter_weights(model, job.init_adapter, job.train.lora)
-    tokenizer.chat_template = training_template(job.chat_template)
+    tokenizer.chat_template = training_template(job.chat_template, tokenizer.chat_template, job.chat_template_text)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     # Unsloth checkpoints through get_peft_model above; the trainer's own would do it twice.

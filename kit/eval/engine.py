@@ -45,6 +45,19 @@ Segment = tuple[list[int], bool]
 Candidate = list[Segment]
 
 
+def chat_formatter(llm, path: Path):
+    """What renders every prompt: llama-cpp-python's Jinja formatter on the GGUF's own template, with the GGUF's
+    BOS and EOS text (kit.export.render_check holds it to transformers' rendering at export; kit.eval.samples logs
+    what it rendered)."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    template = llm.metadata.get("tokenizer.chat_template")
+    if not template:
+        raise ValueError(f"{path} carries no chat template; re-export it with the kit")
+    special = lambda tok: llm.detokenize([tok], special=True).decode("utf-8", "replace")  # noqa: E731
+    return Jinja2ChatFormatter(template, eos_token=special(llm.token_eos()), bos_token=special(llm.token_bos()))
+
+
 class CandidateScore(NamedTuple):
     logprob: float  # sum of log p over the scored tokens (nats)
     n_scored: int  # how many tokens were scored
@@ -233,18 +246,6 @@ class Engine:
         if self.llm is not None:
             self.llm.close()
             self.llm = None
-
-
-def chat_formatter(llm, path: Path):
-    """The GGUF's own chat template as llama-cpp-python's Jinja formatter, with the model's BOS and EOS texts: what
-    renders every chat the engine is given (and its sample logs, kit.eval.samples)."""
-    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
-    template = llm.metadata.get("tokenizer.chat_template")
-    if not template:
-        raise ValueError(f"{path} carries no chat template; re-export it with the kit")
-    special = lambda tok: llm.detokenize([tok], special=True).decode("utf-8", "replace")  # noqa: E731
-    return Jinja2ChatFormatter(template, eos_token=special(llm.token_eos()), bos_token=special(llm.token_bos()))
 
 
 @contextlib.contextmanager

@@ -8,8 +8,13 @@ from pathlib import Path
 from kit.data.templates import inference_template
 
 
-def merge(base_path: str, adapter_dir: Path | None, out_dir: Path, chat_template: str) -> str:
+def merge(
+    base_path: str, adapter_dir: Path | None, out_dir: Path, chat_template: str, chat_template_text: str | None = None
+) -> str:
     """Merged model (or the base alone, when ``adapter_dir`` is None) saved into ``out_dir``; returns its dtype.
+
+    Its tokenizer carries the inference form of ``chat_template`` (kit.data.templates: a kit name, ``tokenizer``
+    for the base's own template, or a file's identity with its content ``chat_template_text``).
 
     The base is loaded on CPU in its own dtype (float16 for Llama-2-7B: a QLoRA adapter is merged into the
     full-precision base, as is usual, not into its 4-bit training copy), each LoRA delta is added in float32,
@@ -26,7 +31,7 @@ def merge(base_path: str, adapter_dir: Path | None, out_dir: Path, chat_template
         model = model.unload()  # the LoRA modules out, the (now merged) base layers back in place
     model.save_pretrained(out_dir)
     tokenizer = AutoTokenizer.from_pretrained(base_path)
-    tokenizer.chat_template = inference_template(chat_template)
+    tokenizer.chat_template = inference_template(chat_template, tokenizer.chat_template, chat_template_text)
     tokenizer.save_pretrained(out_dir)
     keep_sentencepiece(base_path, Path(out_dir))
     return str(model.dtype).removeprefix("torch.")

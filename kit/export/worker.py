@@ -1,4 +1,5 @@
-"""The export worker: ``python -m kit.export.worker DIR`` merges, converts, checks parity and quantizes one model.
+"""The export worker: ``python -m kit.export.worker DIR`` merges, converts, checks parity and quantizes one model
+(parity after kit.export.render_check: the GGUF's chat template must render through the engine as it trained).
 
 It reads ``DIR/job.json`` (written by kit.pipeline.export_phase) and leaves the GGUF, ``parity.json`` and
 ``phase_seconds.json`` in ``DIR``; a job with ``"merge_only": true`` (kit.pipeline.stage_base: the weights a
@@ -22,15 +23,17 @@ def export(out: Path, job: dict) -> None:
     from kit.export.gguf import convert, quantize
     from kit.export.merge import merge
     from kit.export.parity import parity_check
+    from kit.export.render_check import check_rendering
 
     seconds: dict[str, float] = {}
     merged, f16 = out / runs.EXPORT_MERGED, out / runs.gguf_name("F16")
     adapter = Path(job["adapter"]) if job["adapter"] else None
     with timed(seconds, "merge"):
-        merge(job["base_path"], adapter, merged, job["chat_template"])
+        merge(job["base_path"], adapter, merged, job["chat_template"], job["chat_template_text"])
     with timed(seconds, "convert"):
         convert(merged, f16, "f16")
     with timed(seconds, "parity"):
+        check_rendering(merged, f16, job["parity_prompts"])  # the engine must render prompts as training did
         parity = parity_check(merged, f16, job["parity_prompts"], job["parity_max_tokens"], job["n_threads"])
     if job["quant"] != "F16":
         with timed(seconds, "quantize"):
@@ -58,7 +61,7 @@ def merge_stage(out: Path, job: dict) -> None:
     from kit.export.merge import merge
 
     (out / runs.EXPORT_JOB).unlink()  # the folder becomes the merged model's
-    merge(job["base_path"], Path(job["adapter"]), out, job["chat_template"])
+    merge(job["base_path"], Path(job["adapter"]), out, job["chat_template"], job["chat_template_text"])
 
 
 if __name__ == "__main__":

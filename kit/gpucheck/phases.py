@@ -470,6 +470,7 @@ def chain_phase() -> None:
         "adapter": str(adapter),
         "base_path": str(base),
         "chat_template": CHAT_TEMPLATE,
+        "chat_template_text": None,
         "parity_prompts": probe_prompts(rows, 2),
         "parity_max_tokens": 16,
         "n_threads": env.n_threads(None),

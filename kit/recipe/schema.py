@@ -30,13 +30,18 @@ QUANT_TYPES = ("F16", "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q4_0")
 @dataclass(frozen=True)
 class ModelSpec:
     base: str = "smollm2-135m"  # a kit alias (kit.models.ALIASES), a hub id, or a local folder
-    chat_template: Literal["smollm2", "chatml", "vicuna_v1.1", "doit"] = "smollm2"
+    # a kit template (kit.data.templates), "tokenizer" (the base model's own) or a .jinja file (keyed by content)
+    chat_template: str = "smollm2"
     max_seq_len_tokens: int = 512
 
     def problems(self) -> list[tuple[str, str]]:
+        from kit.data.templates import spec_problem
         from kit.models import ALIASES
 
         out = _positive(self, "max_seq_len_tokens")
+        template = spec_problem(self.chat_template)
+        if template:
+            out.append(("chat_template", template))
         # not an alias, not "owner/name" on the hub, not a folder here: a typo of an alias, most likely
         if self.base not in ALIASES and "/" not in self.base and not Path(self.base).exists():
             out.append(
