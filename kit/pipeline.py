@@ -145,9 +145,13 @@ def train_stages(recipe: Recipe, hw: env.Hardware) -> list[dict]:
             base = stage_base(recipe, out[-1] if out else None)
             runs.write_json(run.base, base)
             if not runs.is_done(run.train):
-                TrainJob.for_stage(key, hw, base, recipe.train.trackers, file_text(recipe.model.chat_template)).write(
-                    run.job
-                )
+                TrainJob.for_stage(
+                    key,
+                    hw,
+                    base,
+                    report_to=recipe.train.trackers,
+                    chat_template_text=file_text(recipe.model.chat_template),
+                ).write(run.job)
             metrics = train_phase(run)
         entry = {"name": name, "dir": run, "manifest": manifest, "metrics": metrics, "base": base, "reused": reused}
         done[name] = entry

@@ -161,12 +161,12 @@ def test_the_job_carries_a_files_content_and_refuses_content_that_no_longer_matc
     key = runs.train_key(load(tmp_path, "mine.jinja").to_dict(), "hf", "float32")
     hw = Hardware(device="cpu", device_name="test", backend="hf", dtype="float32", reason="a test")
     base = {"path": "/models/base", "init_adapter": None}
-    job = TrainJob.for_stage(key, hw, base, file_text("mine.jinja"))
+    job = TrainJob.for_stage(key, hw, base, chat_template_text=file_text("mine.jinja"))
     assert training_template(job.chat_template, None, job.chat_template_text) == training_template("chatml")
     job.write(tmp_path / "job.json")
     assert TrainJob.read(tmp_path / "job.json") == job
     with pytest.raises(TemplateError, match="changed after the run was planned"):
-        TrainJob.for_stage(key, hw, base, training_template("chatml") + " ")
+        TrainJob.for_stage(key, hw, base, chat_template_text=training_template("chatml") + " ")
     with pytest.raises(TemplateError, match="changed after the run was planned"):
         TrainJob.for_stage(key, hw, base)
 

@@ -87,7 +87,7 @@ def test_the_tracker_variables_are_the_ones_transformers_reads(tmp_path, monkeyp
 def test_a_tracked_job_round_trips_with_its_trackers_and_its_run_id_as_name(tmp_path):
     recipe = load_recipe(write_recipe(tmp_path / "t.yaml", TINY), profile="cpu")
     ((_, key),) = runs.stage_keys(recipe.to_dict(), HW.backend, HW.dtype)
-    job = TrainJob.for_stage(key, HW, {"path": "b"}, recipe.train.trackers)
+    job = TrainJob.for_stage(key, HW, {"path": "b"}, report_to=recipe.train.trackers)
     assert job.report_to == ("tensorboard",) and job.run_name == runs.run_dir(key).id
     job.write(tmp_path / "job.json")
     assert TrainJob.read(tmp_path / "job.json") == job

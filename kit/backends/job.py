@@ -34,7 +34,7 @@ class TrainJob:
 
     @classmethod
     def for_stage(
-        cls, key: dict, hw, base: dict, report_to: tuple[str, ...] = (), chat_template_text: str | None = None
+        cls, key: dict, hw, base: dict, *, report_to: tuple[str, ...] = (), chat_template_text: str | None = None
     ) -> TrainJob:
         """The job of the stage whose key is ``key`` (kit.runs.stage_keys), on ``hw``, starting from ``base``,
         logging to the trackers ``report_to`` (TrainSpec.trackers) under the stage's run id;
