@@ -15,16 +15,18 @@ from kit.export import bundle
 from kit.recipe import load_recipe
 from tests.conftest import REPO, write_recipe
 
+# Training and export as tests/test_samples.py's run (one cached stage and GGUF serve both in a session); evaluated
+# one prompt at a time, the mode whose completions the chat REPL must reproduce exactly.
 TINY = """
 name: tiny-share
-model: {base: tiny-random-llama, chat_template: chatml, max_seq_len_tokens: 128}
+model: {base: tiny-random-llama, chat_template: smollm2, max_seq_len_tokens: 160}
 data:
   mixture:
-    - {source: "builtin:math", n: 8}
+    - {source: "builtin:math_easy", n: 8}
 train: {max_steps: 2, batch_size: 4, lora: {rank: 4, alpha: 8}}
 export: {quant: Q8_0, parity_prompts: 1, parity_max_tokens: 8}
 eval:
-  tasks: [{task: builtin_math, n: 4, max_new_tokens: 24}]
+  tasks: [{task: builtin_math_easy, n: 3, max_new_tokens: 24}]
   batch_size: 1
   baseline: true
 """
@@ -67,7 +69,7 @@ def test_a_run_is_found_by_its_summary_tag_path_or_id_prefix(scored, monkeypatch
     by_id = bundle.find(summary["run_id"][:6])
     assert by_tag.gguf == by_path.gguf == by_id.gguf == runs.Path(summary["export"]["gguf"])
     assert by_tag.scores == summary["scores"] and by_tag.baseline == summary["baseline_scores"]
-    assert by_id.scores["builtin_math"]["metrics"] == summary["scores"]["builtin_math"]["metrics"]
+    assert by_id.summary is None and by_id.scores["builtin_math_easy"]["task"] == "builtin_math_easy"
     with pytest.raises(bundle.ExportNotFound, match="no run 'ffffff'"):
         bundle.find("ffffff")
     with pytest.raises(bundle.ExportNotFound, match="no summary"):
@@ -84,10 +86,10 @@ def test_export_writes_the_gguf_a_card_with_licences_and_cis_and_a_modelfile(sco
     gguf = out / f"{summary['run_id']}-Q8_0.gguf"
     assert gguf.read_bytes() == runs.Path(summary["export"]["gguf"]).read_bytes()
     card = (out / "README.md").read_text()
-    math = summary["scores"]["builtin_math"]["metrics"]["accuracy"]
-    assert f"| this model | builtin_math | accuracy | {math['score']:.3f} | [" in card
-    assert "| untrained base | builtin_math |" in card
-    assert "| base model | `tiny-random-llama` |" in card and "| data | `builtin:math` |" in card
+    math = summary["scores"]["builtin_math_easy"]["metrics"]["accuracy"]
+    assert f"| this model | builtin_math_easy | accuracy | {math['score']:.3f} | [" in card
+    assert "| untrained base | builtin_math_easy |" in card
+    assert "| base model | `tiny-random-llama` |" in card and "| data | `builtin:math_easy` |" in card
     assert "Parity with the merged model: passed" in card
     modelfile = (out / "Modelfile").read_text()
     assert f"FROM ./{gguf.name}" in modelfile and "PARAMETER temperature 0" in modelfile
@@ -105,12 +107,11 @@ def test_chat_answers_an_evaluated_prompt_with_the_evaluations_completion(scored
     from kit.eval.tasks import get_task
 
     summary, _ = scored
-    result = summary["scores"]["builtin_math"]
-    item = get_task("builtin_math").load_items(result["n"], result["seed"])[0]
-    (eval_dir,) = [
-        p for p in (runs.Path(summary["export"]["gguf"]).parent / "eval").iterdir() if "-dense-" not in p.name
-    ]
-    record = next(r for r in runs.read_jsonl(eval_dir / runs.ITEMS) if r["id"] == item["id"])
+    result = summary["scores"]["builtin_math_easy"]
+    item = get_task("builtin_math_easy").load_items(result["n"], result["seed"])[0]
+    passes = (runs.Path(summary["export"]["gguf"]).parent / "eval").glob("*/DONE.json")
+    done = [p for p in passes if runs.read_json(p) == result]  # this recipe's pass (a shared GGUF has others)
+    record = next(r for r in runs.read_jsonl(done[0].parent / runs.ITEMS) if r["id"] == item["id"])
     (question,) = [m["content"] for m in item["messages"] if m["role"] == "user"]
     assert "\n" in question
     question = question.replace("\n", "\\\n")  # typed as continued lines
@@ -136,3 +137,14 @@ def test_chat_answers_an_evaluated_prompt_with_the_evaluations_completion(scored
     )
     assert history[-1] == {"role": "assistant", "content": record["completion"]}
     assert json.dumps(history)  # plain data
+
+
+def test_a_run_ids_card_quotes_each_tasks_latest_scored_pass(tmp_path):
+    import os
+
+    export = tmp_path / "export"
+    for name, score, mtime in (("t-old", 0.1, 1000), ("t-new", 0.7, 2000), ("t-dense-x", 0.9, 3000)):
+        runs.write_json(export / "eval" / name / "DONE.json", {"task": "t", "score": score, "metrics": {}})
+        os.utime(export / "eval" / name / "DONE.json", (mtime, mtime))
+    runs.write_json(export / "eval" / "u-1" / "DONE.json", {"task": "u", "score": 0.3})  # no metrics: before format 2
+    assert {t: r["score"] for t, r in bundle.cached_scores(export).items()} == {"t": 0.7}
