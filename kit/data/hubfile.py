@@ -56,3 +56,21 @@ def fetch(repo: str, pattern: str, revision: str | None) -> tuple[list[Path], di
             f"${ENV_CLONES}/{repo} and set {ENV_CLONES}."
         ) from err
     return paths, {"repo": repo, "files": wanted, "revision": revision}
+
+
+def download(repo: str, filename: str, revision: str, env: str) -> Path:
+    """One file of a hub dataset repository at a pinned revision (an eval task's test set), or a DataError naming
+    ``env``, the variable that points the task at a local copy instead."""
+    try:
+        from huggingface_hub import hf_hub_download
+    except ImportError as err:
+        raise DataError(
+            f"reading a hub test set needs huggingface_hub (pip install huggingface_hub), or set {env}"
+        ) from err
+    try:
+        return Path(hf_hub_download(repo_id=repo, repo_type="dataset", filename=filename, revision=revision))
+    except Exception as err:  # offline, DNS, a moved file: the remedy is the same
+        raise DataError(
+            f"could not download {filename} of the hub dataset {repo} at revision {revision} "
+            f"({type(err).__name__}: {err}); set {env} to a local copy (the task module's docstring says of what)"
+        ) from err

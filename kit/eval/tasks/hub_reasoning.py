@@ -40,6 +40,7 @@ import os
 import re
 from pathlib import Path
 
+from kit.data.hubfile import download as _hub_file  # a name of this module: tests stand in for the hub here
 from kit.data.schema import DataError
 
 BABI_REPO = "Muennighoff/babi"
@@ -113,20 +114,6 @@ def babi_questions(task: int) -> tuple[dict, ...]:
         return tuple(parse_babi_text(path.read_text(encoding="utf-8"), str(path)))
     path = _hub_file(BABI_REPO, BABI_FILE, BABI_REVISION, BABI_ENV)
     return tuple(parse_babi_jsonl(path.read_text(encoding="utf-8"), task, str(path)))
-
-
-def _hub_file(repo: str, filename: str, revision: str, env: str) -> Path:
-    try:
-        from huggingface_hub import hf_hub_download
-    except ImportError as err:
-        raise DataError("reading a hub test set needs huggingface_hub: pip install huggingface_hub") from err
-    try:
-        return Path(hf_hub_download(repo_id=repo, repo_type="dataset", filename=filename, revision=revision))
-    except Exception as err:  # offline, DNS, a moved file: the remedy is the same
-        raise DataError(
-            f"could not download {filename} of the hub dataset {repo} at revision {revision} "
-            f"({type(err).__name__}: {err}); set {env} to a local copy (see kit/eval/tasks/hub_reasoning.py)"
-        ) from err
 
 
 # --- CLUTRR -------------------------------------------------------------------------------------------------------

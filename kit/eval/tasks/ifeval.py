@@ -38,7 +38,7 @@ from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 
-from kit.data import formats
+from kit.data import formats, hubfile
 from kit.data.schema import DataError
 from kit.data.subset import nested_order
 
@@ -132,17 +132,7 @@ def _records(path: str | None) -> tuple[dict, ...]:
 
 
 def _hub_path() -> Path:
-    try:
-        from huggingface_hub import hf_hub_download
-    except ImportError as err:
-        raise DataError(f"reading IFEval from the hub needs huggingface_hub, or set {ENV_VAR}") from err
-    try:
-        return Path(hf_hub_download(repo_id=HUB_ID, repo_type="dataset", filename=HUB_FILE, revision=HUB_REVISION))
-    except Exception as err:  # offline, DNS, a moved file: the remedy is the same
-        raise DataError(
-            f"could not download {HUB_FILE} of the hub dataset {HUB_ID} at revision {HUB_REVISION} "
-            f"({type(err).__name__}: {err}); set {ENV_VAR} to a local copy of Google's input_data.jsonl"
-        ) from err
+    return hubfile.download(HUB_ID, HUB_FILE, HUB_REVISION, ENV_VAR)
 
 
 def _item(record: dict) -> dict:
