@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -40,6 +41,25 @@ def isolated(kit_home, tmp_path, monkeypatch) -> Path:
     results = tmp_path / "results"
     monkeypatch.setenv("KIT_RESULTS", str(results))
     return results
+
+
+@contextlib.contextmanager
+def tiny_run(tmp_path_factory, kit_home: Path, text: str, **run_kwargs):
+    """A recipe (YAML ``text``) run for real with the session's cache and a results folder of its own, for a
+    module-scoped fixture: yields (recipe file, recipe, summary, results folder)."""
+    from kit.pipeline import run_recipe
+    from kit.recipe import load_recipe
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("KIT_HOME", str(kit_home))
+    results = tmp_path_factory.mktemp("results")
+    mp.setenv("KIT_RESULTS", str(results))
+    try:
+        path = write_recipe(tmp_path_factory.mktemp("r") / "tiny.yaml", text)
+        recipe = load_recipe(path, profile="cpu")
+        yield path, recipe, run_recipe(recipe, **run_kwargs), results
+    finally:
+        mp.undo()
 
 
 def write_recipe(path: Path, text: str) -> Path:

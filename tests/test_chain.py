@@ -9,8 +9,7 @@ import json
 import pytest
 
 from kit import runs
-from kit.recipe import load_recipe
-from tests.conftest import write_recipe
+from tests.conftest import tiny_run
 
 TINY = """
 name: tiny-chain
@@ -29,16 +28,8 @@ eval:
 
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory, kit_home):
-    from kit.pipeline import run_recipe
-
-    mp = pytest.MonkeyPatch()
-    mp.setenv("KIT_HOME", str(kit_home))
-    results = tmp_path_factory.mktemp("results")
-    mp.setenv("KIT_RESULTS", str(results))
-    recipe = load_recipe(write_recipe(tmp_path_factory.mktemp("r") / "tiny.yaml", TINY), profile="cpu")
-    summary = run_recipe(recipe)
-    yield recipe, summary, results
-    mp.undo()
+    with tiny_run(tmp_path_factory, kit_home, TINY) as (_, recipe, summary, results):
+        yield recipe, summary, results
 
 
 def test_run_directory_holds_every_phase(chain):

@@ -4,7 +4,6 @@ names a run can be given by, and a chat whose reply to an evaluated prompt is th
 from __future__ import annotations
 
 import io
-import json
 import subprocess
 import sys
 
@@ -12,8 +11,7 @@ import pytest
 
 from kit import runs
 from kit.export import bundle
-from kit.recipe import load_recipe
-from tests.conftest import REPO, write_recipe
+from tests.conftest import REPO, tiny_run
 
 # Training and export as tests/test_samples.py's run (one cached stage and GGUF serve both in a session); evaluated
 # one prompt at a time, the mode whose completions the chat REPL must reproduce exactly.
@@ -34,16 +32,8 @@ eval:
 
 @pytest.fixture(scope="module")
 def scored(tmp_path_factory, kit_home):
-    from kit.pipeline import run_recipe
-
-    mp = pytest.MonkeyPatch()
-    mp.setenv("KIT_HOME", str(kit_home))
-    results = tmp_path_factory.mktemp("results")
-    mp.setenv("KIT_RESULTS", str(results))
-    recipe = load_recipe(write_recipe(tmp_path_factory.mktemp("r") / "tiny.yaml", TINY), profile="cpu")
-    summary = run_recipe(recipe)
-    yield summary, results
-    mp.undo()
+    with tiny_run(tmp_path_factory, kit_home, TINY) as (_, _, summary, results):
+        yield summary, results
 
 
 def _kit(*args: str, env_from: dict | None = None, stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -115,28 +105,17 @@ def test_chat_answers_an_evaluated_prompt_with_the_evaluations_completion(scored
     (question,) = [m["content"] for m in item["messages"] if m["role"] == "user"]
     assert "\n" in question
     question = question.replace("\n", "\\\n")  # typed as continued lines
-    out = io.StringIO()
-    history = repl(
-        runs.Path(summary["export"]["gguf"]),
-        n_ctx=result["n_ctx"],
-        n_threads=2,
-        max_tokens=result["max_new_tokens"],
-        stdin=io.StringIO(f"{question}\n/reset\n/exit\n"),
-        out=out,
-    )
-    assert history == [] and "(conversation reset)" in out.getvalue()
-    assert record["completion"] in out.getvalue()
-    out2 = io.StringIO()
-    history = repl(
-        runs.Path(summary["export"]["gguf"]),
-        n_ctx=result["n_ctx"],
-        n_threads=2,
-        max_tokens=result["max_new_tokens"],
-        stdin=io.StringIO(f"{question}\n"),
-        out=out2,
-    )
+
+    def chat(typed: str) -> tuple[list[dict], str]:
+        out = io.StringIO()
+        gguf = runs.Path(summary["export"]["gguf"])
+        limits = {"n_ctx": result["n_ctx"], "max_tokens": result["max_new_tokens"]}
+        return repl(gguf, **limits, n_threads=2, stdin=io.StringIO(typed), out=out), out.getvalue()
+
+    history, shown = chat(f"{question}\n/reset\n/exit\n")
+    assert history == [] and "(conversation reset)" in shown and record["completion"] in shown
+    history, _ = chat(f"{question}\n")
     assert history[-1] == {"role": "assistant", "content": record["completion"]}
-    assert json.dumps(history)  # plain data
 
 
 def test_a_run_ids_card_quotes_each_tasks_latest_scored_pass(tmp_path):

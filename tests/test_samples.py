@@ -10,8 +10,7 @@ import pytest
 
 from kit import runs
 from kit.eval.samples import SAMPLE_FIELDS
-from kit.recipe import load_recipe
-from tests.conftest import write_recipe
+from tests.conftest import tiny_run
 
 TINY = """
 name: tiny-samples
@@ -43,18 +42,8 @@ TASKS = (
 
 @pytest.fixture(scope="module")
 def logged(tmp_path_factory, kit_home):
-    from kit.pipeline import run_recipe
-
-    mp = pytest.MonkeyPatch()
-    mp.setenv("KIT_HOME", str(kit_home))
-    results = tmp_path_factory.mktemp("results")
-    mp.setenv("KIT_RESULTS", str(results))
-    path = write_recipe(tmp_path_factory.mktemp("r") / "tiny.yaml", TINY)
-    recipe = load_recipe(path, profile="cpu")
-    summary = run_recipe(recipe, log_samples=True)
-    folder = results / recipe.name / "samples" / summary["run_id"]
-    yield path, recipe, summary, folder
-    mp.undo()
+    with tiny_run(tmp_path_factory, kit_home, TINY, log_samples=True) as (path, recipe, summary, results):
+        yield path, recipe, summary, results / recipe.name / "samples" / summary["run_id"]
 
 
 def read(path) -> list[dict]:
