@@ -183,7 +183,8 @@ class Engine:
         """
         requests = [fold_common_head(prompt, candidates) for prompt, candidates in requests]
         results: list[list[CandidateScore] | None] = [None] * len(requests)
-        with tqdm(total=len(requests), desc=desc or "scoring", unit="item", leave=False, disable=desc is None) as bar:
+        quiet = {"disable": True} if desc is None else {}  # else tqdm's default, which -q (TQDM_DISABLE) turns off
+        with tqdm(total=len(requests), desc=desc or "scoring", unit="item", leave=False, **quiet) as bar:
 
             def done(i: int, scores: list[CandidateScore]) -> None:
                 results[i] = scores
