@@ -120,3 +120,15 @@ def test_modelfile_decodes_greedily_with_the_templates_stops():
     assert lines.count('PARAMETER stop "<|im_end|>"') == 1 and 'PARAMETER stop "a\\"b"' in lines
     assert ollama.parse_template(text) == "{{ .Prompt }}"
     assert 'LICENSE """base x: MIT"""' in lines
+
+
+def test_the_modelfile_as_written_carries_the_template_that_renders_like_the_evaluation(ggufs, go_render):
+    from kit.eval.engine import open_engine
+
+    gguf = ggufs["vicuna_v1.1"]
+    template, stops, _ = ollama.go_template(gguf)
+    written = ollama.modelfile(gguf.name, template, stops, 512, "base b: MIT")
+    messages = conversations()[0]
+    with open_engine(gguf, n_ctx=512, n_threads=2) as engine:
+        rendered = go_render(ollama.parse_template(written), messages)
+        assert engine.llm.tokenize(rendered.encode(), add_bos=True, special=True) == engine.prompt_ids(messages)

@@ -38,7 +38,7 @@ def _title(scored: Scored, base: str, sources: list[str]) -> str:
     made = f"recipe `{scored.recipe}`" + (f" ({_tag(scored)})" if _tag(scored) else "")
     return (
         f"# {base}, LoRA-tuned on {', '.join(sources)} (run {scored.run.id})\n\n"
-        f"Made by the SFT data-composition reproduction kit"
+        "Made by sftmix (the SFT data-composition reproduction kit)"
         + (f" from {made}" if scored.recipe else "")
         + f"; GGUF {scored.quant}. The chat template is inside the GGUF, as the evaluation used it."
     )
