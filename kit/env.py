@@ -186,4 +186,14 @@ def describe(hw: Hardware) -> dict:
 
 
 def n_threads(requested: int | None) -> int:
-    return requested or os.cpu_count() or 1
+    """``requested``, else every CPU this process was given."""
+    return requested or cpus_given()
+
+
+def cpus_given() -> int:
+    """The CPUs this process may run on: its affinity (a container's, a batch scheduler's or a cluster task's share),
+    not the machine's count, which oversubscribes a shared node."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # macOS and Windows have no affinity call
+        return os.cpu_count() or 1

@@ -31,7 +31,19 @@ def run_recipe(
     recipe: Recipe, results_dir: Path | None = None, planned: PlannedRun | None = None, log_samples: bool = False
 ) -> dict:
     """Run (or reuse) everything a recipe asks for; return the summary written under results/. ``log_samples``
-    also writes every scored item's prompt, completion and score under results/ (``samples_phase``)."""
+    also writes every scored item's prompt, completion and score under results/ (``samples_phase``).
+
+    The driver's half: ``compute_run`` does the work and writes only into KIT_HOME, so that it can run on another
+    machine (issue 15's engines) and hand back its summary; only this side writes results/."""
+    summary = compute_run(recipe, planned)
+    tag = planned.tag if planned else summary["run_id"]
+    if log_samples:
+        samples_phase(recipe, summary, runs.samples_dir(recipe.name, tag, results_dir))
+    return write_summary(summary, summary_path(recipe.name, tag, results_dir))
+
+
+def compute_run(recipe: Recipe, planned: PlannedRun | None = None) -> dict:
+    """Train, export and score (or reuse) a recipe's run; its summary, written nowhere."""
     started = time.time()
     timings: dict[str, float] = {}
     resolved = recipe.to_dict()
@@ -47,9 +59,6 @@ def run_recipe(
         scores = eval_phase(Path(export["dir"]), Path(export["gguf"]), recipe)
     with runs.timed(timings, "baseline"):
         baseline = baseline_phase(recipe, hw, stages[0]["base"]["path"], run) if recipe.eval.baseline else None
-    if log_samples:
-        folder = runs.samples_dir(recipe.name, planned.tag if planned else run.id, results_dir)
-        samples_phase(recipe, export, scores, baseline, folder)
     summary = {
         "recipe": recipe.name,
         "run_id": run.id,
@@ -87,7 +96,12 @@ def run_recipe(
         },
     }
     validate_summary(summary)
-    out = summary_path(recipe.name, planned.tag if planned else run.id, results_dir)
+    return summary
+
+
+def write_summary(summary: dict, out: Path) -> dict:
+    """``summary`` into ``out``, unless the stored one there says the same (then that one, with the record of when
+    it was computed, is kept and returned)."""
     earlier = runs.read_json(out) if out.is_file() else None
     if earlier is not None and same_results(earlier, summary):
         log.info("summary unchanged, keeping the record of when it was computed: %s", out)
@@ -338,12 +352,14 @@ def check_parity(parity: dict, allowed: bool, where: Path) -> None:
     log.warning("%s; scored anyway (export.allow_parity_mismatch)", what)
 
 
-def samples_phase(recipe: Recipe, export: dict, scores: dict, baseline: dict | None, folder: Path) -> None:
-    """Per-item logs of every scored task (kit.eval.samples), read from the cached eval passes without generating:
-    ``folder/<task>.jsonl``, and the untrained base's in ``folder/baseline/``."""
+def samples_phase(recipe: Recipe, summary: dict, folder: Path) -> None:
+    """Per-item logs of every task a run's summary scored (kit.eval.samples), read from the cached eval passes
+    without generating: ``folder/<task>.jsonl``, and the untrained base's in ``folder/baseline/``."""
     from kit.eval.samples import write_samples
 
-    write_samples(Path(export["dir"]), Path(export["gguf"]), recipe, scores, folder)
+    gguf = Path(summary["export"]["gguf"])
+    write_samples(gguf.parent, gguf, recipe, summary["scores"], folder)
+    baseline = summary["baseline_scores"]
     if baseline is not None:
         resolved = recipe.to_dict()
         out = runs.baseline_export_dir(runs.baseline_dir(resolved["model"], resolved["export"]))

@@ -120,3 +120,28 @@ def test_the_plan_calls_a_run_cached_only_while_its_eval_settings_are_unchanged(
         (line,) = plan(other, speed)
         assert line.stages[-1].trained and not line.scored and line.estimate_s > 0
         assert "cached: trained, to score" in format_plan(other, [line], speed)
+
+
+def test_a_node_computes_a_run_without_writing_results_and_the_driver_keeps_the_stored_summary(
+    chain, tmp_path, monkeypatch
+):
+    from kit.pipeline import compute_run, same_results, write_summary
+
+    recipe, summary, results = chain
+    elsewhere = tmp_path / "node-results"
+    monkeypatch.setenv("KIT_RESULTS", str(elsewhere))
+    computed = compute_run(recipe)  # every phase cached: what a remote node would hand back
+    assert not elsewhere.exists()
+    assert same_results(computed, summary)
+    (stored,) = (results / recipe.name / "runs").glob("*.json")
+    before = stored.read_bytes()
+    assert write_summary(computed, stored) == json.loads(before) and stored.read_bytes() == before  # first record kept
+
+
+def test_threads_follow_the_cpus_this_process_was_given(monkeypatch):
+    import os
+
+    from kit import env
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {3}, raising=False)
+    assert env.n_threads(None) == 1 and env.n_threads(4) == 4
