@@ -133,12 +133,14 @@ def classifier_versions(mixture: list) -> dict[str, str]:
 def canonical(mixture: list) -> list:
     """A mixture in its one order (by source), so [math, code] and [code, math] are the same data.
 
-    An entry's ``select: None`` is dropped (recipes from before select existed keep their run ids) and a select's
-    labels are sorted into one list (``label: code`` and ``label: [code]`` select the same rows)."""
+    An entry's ``select: None`` is dropped (recipes from before select existed keep their run ids), a select's
+    labels are sorted into one list (``label: code`` and ``label: [code]`` select the same rows), and a local file
+    is keyed by its content, not its path."""
     return sorted(map(_entry_key, mixture), key=lambda entry: json.dumps(entry, sort_keys=True, default=str))
 
 
 def _entry_key(entry: dict) -> dict:
+    entry = _local_by_content(entry)
     if "select" not in entry:
         return entry
     select = entry["select"]
@@ -148,6 +150,16 @@ def _entry_key(entry: dict) -> dict:
     label = select["label"]
     labels = sorted({label} if isinstance(label, str) else set(label))
     return {**rest, "select": {"classifier": select["classifier"], "labels": labels}}
+
+
+def _local_by_content(entry: dict) -> dict:
+    """A local file as its key sees it: its name and its content's hash, not its path. The same file under another
+    folder (a cluster node's mount of a shared disk) is the same data; an edited file is other data."""
+    kind, _, target = entry["source"].partition(":")
+    if kind != "local":
+        return entry
+    path = Path(target)
+    return {**entry, "source": f"local:{path.name}", "content_sha256": file_hash(path)}
 
 
 def train_key(resolved: dict, backend: str, dtype: str) -> dict:

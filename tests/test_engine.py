@@ -96,6 +96,30 @@ def test_completion_cache_never_regenerates_the_same_prompt_and_settings(tiny_f1
     assert first == again and first != longer
 
 
+def test_an_exports_own_cache_reads_the_old_shared_file_through_and_keeps_what_it_found(
+    tiny_f16, tmp_path, monkeypatch
+):
+    from kit.eval import cache as completions
+    from kit.eval.engine import open_engine
+
+    monkeypatch.setenv("KIT_HOME", str(tmp_path / "home"))
+    shared = completions.CompletionCache(tmp_path / "home" / completions.FILE)  # the one file KIT_HOME used to hold
+    export = tmp_path / "home" / "runs" / "r" / "export" / "e"
+    with open_engine(tiny_f16 / "model-F16.gguf", n_ctx=512, n_threads=N_THREADS, batch_size=2) as engine:
+        first, made = completions.cached_chat_many(engine, shared, prompts(2), 8)
+        shared.close()
+        own = completions.for_export(export)
+        again, made_again = completions.cached_chat_many(engine, own, prompts(3), 8)
+        own.close()
+        (tmp_path / "home" / completions.FILE).unlink()  # the shared file gone: the copies remain
+        own = completions.for_export(export)
+        third, made_third = completions.cached_chat_many(engine, own, prompts(3), 8)
+        own.close()
+    assert (made, made_again, made_third) == (2, 1, 0)
+    assert again[:2] == first and third == again
+    assert (export / completions.FILE).is_file()
+
+
 def scoring_requests(engine, n: int) -> list[tuple[list[int], list]]:
     """n prompts, each with three candidates of unequal lengths and a mix of scored and unscored segments."""
     out = []

@@ -124,3 +124,24 @@ def test_a_rerun_with_another_base_lands_beside_the_first(isolated):
         runs.write_json(folder / "runs" / "single.json", {})
     (isolated / "smoke" / "empty").mkdir()
     assert [p.name for p in cli._result_folders("smoke")] == ["smoke", "mistralai--Mistral-7B-v0.1"]
+
+
+def test_a_local_file_is_keyed_by_its_content_not_its_path(tmp_path):
+    import json
+
+    row = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}
+
+    def key_with(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            path.write_text(json.dumps(row) + "\n")
+        text = RECIPE.format(name="a", lr=0.0002, task="builtin_math").replace(
+            '"builtin:math", n: 8', f'"local:{path}", format: chat, n: 1'
+        )
+        recipe = load_recipe(write_recipe(tmp_path / "l.yaml", text), profile="cpu")
+        return runs.content_hash(runs.train_key(recipe.to_dict(), "hf", "float32"))
+
+    here = key_with(tmp_path / "one" / "rows.jsonl")
+    assert key_with(tmp_path / "another" / "mount" / "rows.jsonl") == here  # same file, another folder
+    (tmp_path / "one" / "rows.jsonl").write_text(json.dumps({**row, "id": "edited"}) + "\n")
+    assert key_with(tmp_path / "one" / "rows.jsonl") != here

@@ -3,7 +3,8 @@ settings), so re-scoring, a new scorer version or a new task over the same promp
 
 The prompt's token ids stand in for the task version: whatever changes a prompt changes its key,
 and scorer changes (which do not) reuse the completions. SQLite, one row per completion written as
-soon as it finishes, so a killed evaluation keeps what it had generated.
+soon as it finishes, so a killed evaluation keeps what it had generated. One file per GGUF, in its export folder
+(``for_export``): machines sharing KIT_HOME never write one SQLite file over a network filesystem.
 """
 
 from __future__ import annotations
@@ -33,13 +34,24 @@ def model_hash(gguf: Path) -> str:
     return digest
 
 
+FILE = "completions.sqlite"
+
+
+def for_export(export_dir: Path) -> CompletionCache:
+    """The completion cache of one GGUF, in its export folder: one SQLite file per model, so that machines sharing
+    KIT_HOME over a network filesystem (where SQLite's locks are not to be trusted) never write the same file.
+    Completions cached before, in the one file KIT_HOME used to hold, are read through and copied in."""
+    return CompletionCache(export_dir / FILE, legacy=kit_home() / FILE)
+
+
 class CompletionCache:
-    def __init__(self, path: Path | None = None):
-        self.path = path or kit_home() / "completions.sqlite"
+    def __init__(self, path: Path, legacy: Path | None = None):
+        self.path = path
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.path, timeout=60)
         self.db.execute("CREATE TABLE IF NOT EXISTS completions (key TEXT PRIMARY KEY, model TEXT, ids TEXT)")
         self.db.commit()
+        self.legacy = legacy if legacy is not None and legacy.is_file() and legacy != path else None
 
     @staticmethod
     def key(model: str, prompt: list[int], settings: dict) -> str:
@@ -47,12 +59,17 @@ class CompletionCache:
         return hashlib.sha256(text.encode()).hexdigest()
 
     def get_many(self, keys: list[str]) -> dict[str, list[int]]:
-        found: dict[str, list[int]] = {}
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for key, ids in self.db.execute(f"SELECT key, ids FROM completions WHERE key IN ({marks})", chunk):
-                found[key] = json.loads(ids)
+        found = {key: json.loads(ids) for key, _, ids in _rows(self.db, keys)}
+        missing = [key for key in keys if key not in found]
+        if missing and self.legacy is not None:
+            old = sqlite3.connect(f"{self.legacy.as_uri()}?mode=ro", uri=True, timeout=60)
+            try:
+                rows = _rows(old, missing)
+            finally:
+                old.close()
+            self.db.executemany("INSERT OR REPLACE INTO completions VALUES (?, ?, ?)", rows)
+            self.db.commit()
+            found |= {key: json.loads(ids) for key, _, ids in rows}
         return found
 
     def put(self, key: str, model: str, ids: list[int]) -> None:
@@ -61,6 +78,16 @@ class CompletionCache:
 
     def close(self) -> None:
         self.db.close()
+
+
+def _rows(db: sqlite3.Connection, keys: list[str]) -> list[tuple[str, str, str]]:
+    """The (key, model, ids) rows of ``keys`` that ``db`` holds (asked in chunks under SQLite's variable limit)."""
+    out = []
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        out += db.execute(f"SELECT key, model, ids FROM completions WHERE key IN ({marks})", chunk).fetchall()
+    return out
 
 
 def cached_chat_many(

@@ -42,14 +42,14 @@ def _eval_phase(export_dir: Path, gguf: Path, recipe: Recipe, label: str) -> dic
         else:
             todo.append((spec, task, settings, out, dense))
     if todo:
-        from kit.eval.cache import CompletionCache
+        from kit.eval import cache as completions
 
         # A task that closes the engine when it is done (MT-Bench frees the answering model for its judge) goes last.
         todo.sort(key=lambda job: getattr(job[1], "RELEASES_ENGINE", False))
         if sum(getattr(job[1], "RELEASES_ENGINE", False) for job in todo) > 1:
             raise RunError("more than one task that closes the engine in one recipe; give each its own recipe")
 
-        cache = CompletionCache()
+        cache = completions.for_export(export_dir)
         threads = env.n_threads(recipe.eval.n_threads)
         try:
             with open_engine(
