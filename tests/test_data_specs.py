@@ -346,3 +346,30 @@ def test_the_pinned_sharegpt_entry_reads_a_real_sharegpt_file_from_a_local_clone
     else:  # the sample has no code conversations: the classifier labels it all "other"
         assert report["select"]["counts"]["other"] > 0 and len(rows) == (0 if pool == "code" else 20)
     assert all(m["role"] in ("user", "assistant", "system") for r in rows for m in r["messages"])
+
+
+def test_the_manifest_records_the_commit_a_hub_revision_named(monkeypatch, tmp_path):
+    import huggingface_hub
+
+    from kit.data import hubfile
+
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    asked = []
+
+    class Hub:
+        def dataset_info(self, repo, revision=None):
+            asked.append((repo, revision))
+            return type("Info", (), {"sha": sha})()
+
+    monkeypatch.setattr(huggingface_hub, "HfApi", Hub)
+    assert hubfile.resolved_commit("o/d", sha) == sha and asked == []  # a commit is its own answer
+    assert hubfile.resolved_commit("o/d", None) == sha and asked == [("o/d", None)]
+
+    def offline(*args, **kwargs):
+        raise OSError("no network")
+
+    monkeypatch.setattr(Hub, "dataset_info", offline)
+    assert hubfile.resolved_commit("o/d", "main") is None
+    snapshot = tmp_path / "datasets--o--d" / "snapshots" / sha / "sub" / "f.json"
+    assert hubfile._snapshot_commit(snapshot) == sha
+    assert hubfile._snapshot_commit(tmp_path / "f.json") is None

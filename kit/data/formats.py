@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 
+from kit.data import hubfile
 from kit.data.schema import DataError, message_problem
 from kit.registry import did_you_mean
 
@@ -450,6 +451,7 @@ def load_hub(
     report = {"source": source_name, "format": fmt, "dataset": dataset_id, "config": config, "split": split}
     if revision is not None:
         report["revision"] = revision
+    report["commit"] = hubfile.resolved_commit(dataset_id, revision)  # what was read, where the hub says
     if data_files is not None:
         report["data_files"] = data_files
     report.update(lay.describe())
@@ -469,8 +471,6 @@ def load_hub_file(
     roles: Mapping | None = None,
 ) -> tuple[list[dict], dict]:
     """Training rows from files of a hub dataset repository (kit.data.hubfile), read as local files in ``fmt``."""
-    from kit.data import hubfile
-
     _check_format(fmt)
     lay = layout(fmt, columns, roles)  # before any download
     paths, where = hubfile.fetch(dataset_id, pattern, revision)

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from pathlib import Path
 
 from kit.data.schema import DataError
 
 ENV_CLONES = "KIT_HUB_CLONES"
+_COMMIT = re.compile(r"[0-9a-f]{40}")
 
 
 def fetch(repo: str, pattern: str, revision: str | None) -> tuple[list[Path], dict]:
@@ -55,7 +57,29 @@ def fetch(repo: str, pattern: str, revision: str | None) -> tuple[list[Path], di
             f"({type(err).__name__}: {err}). Without hub access, clone the repository into "
             f"${ENV_CLONES}/{repo} and set {ENV_CLONES}."
         ) from err
-    return paths, {"repo": repo, "files": wanted, "revision": revision}
+    commit = _snapshot_commit(paths[0]) or resolved_commit(repo, revision)
+    return paths, {"repo": repo, "files": wanted, "revision": revision, "commit": commit}
+
+
+def _snapshot_commit(path: Path) -> str | None:
+    """The commit a file downloaded from the hub came from: its cache path is ``.../snapshots/<commit>/<file>``."""
+    parts = path.parts
+    found = [parts[i + 1] for i, part in enumerate(parts[:-1]) if part == "snapshots"]
+    return found[-1] if found and _COMMIT.fullmatch(found[-1]) else None
+
+
+def resolved_commit(repo: str, revision: str | None) -> str | None:
+    """The commit ``revision`` (a branch, a tag, None for main, or a commit) of a hub dataset names now, for the
+    manifest: a commit as given; else asked of the hub, None where it cannot be reached (the manifest then says
+    only what was asked for)."""
+    if revision is not None and _COMMIT.fullmatch(revision):
+        return revision
+    try:
+        from huggingface_hub import HfApi
+
+        return HfApi().dataset_info(repo, revision=revision).sha
+    except Exception:  # offline, no huggingface_hub, a private repository: no commit to record
+        return None
 
 
 def download(repo: str, filename: str, revision: str, env: str) -> Path:
