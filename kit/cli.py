@@ -182,10 +182,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from kit.export import bundle
 
     scored = bundle.find(args.run, args.quant)
-    n_ctx = max((r.get("n_ctx") or 0 for r in scored.scores.values()), default=0) or 2048
-    chat.repl(
-        scored.gguf, n_ctx=n_ctx, n_threads=env.n_threads(args.threads), max_tokens=args.max_tokens, system=args.system
-    )
+    threads = env.n_threads(args.threads)
+    chat.repl(scored.gguf, n_ctx=scored.n_ctx, n_threads=threads, max_tokens=args.max_tokens, system=args.system)
     return 0
 
 

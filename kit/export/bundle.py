@@ -42,6 +42,11 @@ class Scored:
     def quant(self) -> str:
         return self.gguf.stem.removeprefix("model-")
 
+    @property
+    def n_ctx(self) -> int:
+        """The context the scores were computed at (the largest, where tasks differ; 2048 before any score)."""
+        return max((r.get("n_ctx") or 0 for r in self.scores.values()), default=0) or 2048
+
 
 def find(ref: str, quant: str | None = None) -> Scored:
     """The scored GGUF that ``ref`` names (see the module docstring)."""
@@ -95,7 +100,7 @@ def _from_run(ref: str, quant: str | None) -> Scored:
     if len(matches) > 1:
         raise ExportNotFound(f"{ref!r} matches {len(matches)} runs ({', '.join(r.id for r in matches[:6])}): say more")
     run = matches[0]
-    ggufs = sorted(p for p in (run.path / "export").glob("*/model-*.gguf") if runs.is_done(p.parent))
+    ggufs = [gguf for export in runs.finished_exports(run.path) for gguf in sorted(export.glob("model-*.gguf"))]
     if quant is not None:
         ggufs = [g for g in ggufs if g.stem == f"model-{quant}"]
     if not ggufs:
@@ -148,8 +153,7 @@ def _modelfile(scored: Scored, gguf_name: str) -> str:
     from kit.export import card, ollama
 
     template, stops, _ = ollama.go_template(scored.gguf)
-    n_ctx = max((r.get("n_ctx") or 0 for r in scored.scores.values()), default=0) or 2048
-    return ollama.modelfile(gguf_name, template, stops, n_ctx, card.licence_summary(scored))
+    return ollama.modelfile(gguf_name, template, stops, scored.n_ctx, card.licence_summary(scored))
 
 
 def _place(src: Path, dst: Path) -> None:

@@ -13,10 +13,7 @@ NON_COMMERCIAL = ("NC", "non-commercial", "Non-Commercial")
 
 
 def model_card(scored: Scored, gguf_name: str, ollama: bool) -> str:
-    chain = stage_chain(scored.run)
-    keys = [runs.read_json(stage.key) for stage in chain]
-    base = keys[0]["model"]["base"]
-    sources = _sources(chain, keys)
+    chain, keys, base, sources = _lineage(scored)
     parts = [
         _title(scored, base, sources),
         _use(scored, gguf_name, ollama),
@@ -30,8 +27,12 @@ def model_card(scored: Scored, gguf_name: str, ollama: bool) -> str:
     return "\n\n".join(p for p in parts if p) + "\n"
 
 
-def _sources(chain, keys) -> list[str]:
-    return list(dict.fromkeys(e["source"] for key in keys for e in key["data"]["mixture"]))
+def _lineage(scored: Scored) -> tuple[list, list[dict], str, list[str]]:
+    """The run's stages (first to last), their keys, the base model and every data source, each once."""
+    chain = stage_chain(scored.run)
+    keys = [runs.read_json(stage.key) for stage in chain]
+    sources = list(dict.fromkeys(e["source"] for key in keys for e in key["data"]["mixture"]))
+    return chain, keys, keys[0]["model"]["base"], sources
 
 
 def _title(scored: Scored, base: str, sources: list[str]) -> str:
@@ -85,11 +86,9 @@ def licence_summary(scored: Scored) -> str:
     """One paragraph for a Modelfile's LICENSE: the base's and each data source's licence."""
     from kit.licences import dataset_licence, model_licence
 
-    chain = stage_chain(scored.run)
-    keys = [runs.read_json(stage.key) for stage in chain]
-    base = keys[0]["model"]["base"]
+    _, _, base, sources = _lineage(scored)
     parts = [f"base {base}: {model_licence(base).name}"]
-    parts += [f"data {s}: {dataset_licence(s).name}" for s in _sources(chain, keys)]
+    parts += [f"data {s}: {dataset_licence(s).name}" for s in sources]
     return "; ".join(parts) + ". See README.md."
 
 
