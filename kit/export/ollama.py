@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from kit.export import render_check
+
 VERSION = "1"  # bumped when a Go template or the parameters below change
 
 _SMOLLM2_SYSTEM = "You are a helpful AI assistant named SmolLM, trained by Hugging Face"
@@ -88,16 +90,9 @@ GO_TEMPLATES = {
     "doit": _doit,
 }
 
-# Conversations a template must render like a kit template's to share its Go twin (the shapes evaluation uses).
-PROBES = (
-    [{"role": "user", "content": "What is 2 + 3?"}],
-    [{"role": "system", "content": "Answer briefly."}, {"role": "user", "content": "Name a colour."}],
-    [
-        {"role": "user", "content": "Hi"},
-        {"role": "assistant", "content": "Hello! How can I help?"},
-        {"role": "user", "content": "Write a haiku\nabout rain."},
-    ],
-)
+# Conversations a template must render like a kit template's to share its Go twin: the shapes the export's render
+# check probes (a first turn, a system prompt, a later turn), and a message spanning lines.
+PROBES = (*render_check.PROBES, [{"role": "user", "content": "Write a haiku\nabout rain."}])
 
 
 class NoOllamaTemplate(ValueError):
