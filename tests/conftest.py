@@ -43,6 +43,18 @@ def isolated(kit_home, tmp_path, monkeypatch) -> Path:
     return results
 
 
+# The training and export of a tiny scored run, shared by the test modules that need one (one cached stage and GGUF
+# serve them all in a session); each adds its name and its own eval: section.
+TINY_TRAINED = """
+model: {base: tiny-random-llama, chat_template: smollm2, max_seq_len_tokens: 160}
+data:
+  mixture:
+    - {source: "builtin:math_easy", n: 8}
+train: {max_steps: 2, batch_size: 4, lora: {rank: 4, alpha: 8}}
+export: {quant: Q8_0, parity_prompts: 1, parity_max_tokens: 8}
+"""
+
+
 @contextlib.contextmanager
 def tiny_run(tmp_path_factory, kit_home: Path, text: str, **run_kwargs):
     """A recipe (YAML ``text``) run for real with the session's cache and a results folder of its own, for a

@@ -11,23 +11,18 @@ import pytest
 
 from kit import runs
 from kit.export import bundle
-from tests.conftest import REPO, tiny_run
+from tests.conftest import REPO, TINY_TRAINED, tiny_run
 
-# Training and export as tests/test_samples.py's run (one cached stage and GGUF serve both in a session); evaluated
-# one prompt at a time, the mode whose completions the chat REPL must reproduce exactly.
-TINY = """
-name: tiny-share
-model: {base: tiny-random-llama, chat_template: smollm2, max_seq_len_tokens: 160}
-data:
-  mixture:
-    - {source: "builtin:math_easy", n: 8}
-train: {max_steps: 2, batch_size: 4, lora: {rank: 4, alpha: 8}}
-export: {quant: Q8_0, parity_prompts: 1, parity_max_tokens: 8}
-eval:
+# Evaluated one prompt at a time, the mode whose completions the chat REPL must reproduce exactly.
+TINY = (
+    "name: tiny-share"
+    + TINY_TRAINED
+    + """eval:
   tasks: [{task: builtin_math_easy, n: 3, max_new_tokens: 24}]
   batch_size: 1
   baseline: true
 """
+)
 
 
 @pytest.fixture(scope="module")

@@ -10,17 +10,12 @@ import pytest
 
 from kit import runs
 from kit.eval.samples import SAMPLE_FIELDS
-from tests.conftest import tiny_run
+from tests.conftest import TINY_TRAINED, tiny_run
 
-TINY = """
-name: tiny-samples
-model: {base: tiny-random-llama, chat_template: smollm2, max_seq_len_tokens: 160}
-data:
-  mixture:
-    - {source: "builtin:math_easy", n: 8}
-train: {max_steps: 2, batch_size: 4, lora: {rank: 4, alpha: 8}}
-export: {quant: Q8_0, parity_prompts: 1, parity_max_tokens: 8}
-eval:
+TINY = (
+    "name: tiny-samples"
+    + TINY_TRAINED
+    + """eval:
   tasks:
     - {task: builtin_math_easy, n: 3, max_new_tokens: 24}
     - {task: builtin_code_easy, n: 2, max_new_tokens: 24}
@@ -30,6 +25,7 @@ eval:
     - {task: doit_mirror, subset: code, n: 2}
   baseline: true
 """
+)
 TASKS = (
     "builtin_math_easy",
     "builtin_code_easy",
