@@ -3,6 +3,11 @@
 Ids are content hashes of the settings that decide an output, so a run shared by two recipes is
 trained once. Every file is written to a temporary name and renamed, and a phase counts as done
 only when its ``DONE.json`` exists, so a killed process never leaves a half-written result behind.
+
+KIT_HOME may be a filesystem shared by several hosts (NFS, Lustre under a Ray cluster): a phase is built by one
+process on one host at a time (``locked``: a local file lock plus a claim file with a lease, kit.claims), and no
+process deletes a scratch folder whose writer is alive (``staging``). What that rests on, and where it stops (a
+writer frozen for longer than the lease; mixing with kits from before claims), is in kit.claims and those two.
 """
 
 from __future__ import annotations
@@ -15,12 +20,15 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from kit import claims
 
 log = logging.getLogger(__name__)
 
@@ -359,41 +367,85 @@ def mark_done(phase_dir: Path, info: dict) -> None:
     write_json(phase_dir / "DONE.json", info)
 
 
+# The phases (by lock name) that each thread holds, so that a nested ``locked`` on one of them does not wait on itself.
+_held = threading.local()
+
+
 @contextmanager
 def locked(phase_dir: Path) -> Iterator[None]:
     """Held while a phase is checked and built: two sweeps sharing a run on one KIT_HOME never build it (or clear
-    its half-written folder) at once; the second waits, then finds it done. The lock files live in
-    ``KIT_HOME/locks`` (named by the phase's resolved path), not in the run folders; the operating system releases
-    a lock when its process dies, so a killed sweep leaves nothing to clean up."""
+    its half-written folder) at once; the second waits, then finds it done. Re-entrant within a thread.
+
+    Two things are held, both in ``KIT_HOME/locks`` and named by the phase's resolved path. A file lock
+    (``<hash>.lock``) makes waiting on this host cheap, and the operating system releases it when its process dies.
+    It may not exclude another host on a shared filesystem, so a claim file (``<hash>.claim``, kit.claims) does: made
+    with O_EXCL, naming its host and pid, its mtime refreshed by a heartbeat. A claim left by a killed process is
+    taken over at once on its host (its pid is dead) and after the lease (``KIT_CLAIM_LEASE_S``) on another; a
+    holder frozen for longer than the lease loses it while it may still write."""
     from filelock import FileLock, Timeout
 
     folder = kit_home() / "locks"
     folder.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(folder / f"{content_hash(str(phase_dir.resolve()), 16)}.lock"))
+    name = content_hash(str(phase_dir.resolve()), 16)
+    held = _held.__dict__.setdefault("names", set())
+    if name in held:
+        yield
+        return
+    lock = FileLock(str(folder / f"{name}.lock"))
     try:
         lock.acquire(timeout=0)
     except Timeout:
         log.info("waiting for another process to finish %s", phase_dir)
         lock.acquire()
+    held.add(name)
     try:
-        yield
+        with claims.claimed(folder / f"{name}.claim", phase_dir):
+            yield
     finally:
+        held.discard(name)
         lock.release()
 
 
 @contextmanager
 def staging(final: Path) -> Iterator[Path]:
     """A scratch folder that becomes ``final`` only if the block finishes (rename is atomic). Callers that may race
-    with another process hold ``locked(final)`` around the is-it-done check and this."""
+    with another process hold ``locked(final)`` around the is-it-done check and this.
+
+    The folder is ``.<name>.<host>-<pid>.<random>.partial`` and its mtime is kept fresh by a heartbeat while the
+    block runs, so that a leftover one is deleted only when its writer is gone (``_clear_abandoned``): on a shared
+    filesystem another host may be writing it right now."""
     final.parent.mkdir(parents=True, exist_ok=True)
-    for stale in final.parent.glob(f".{final.name}.*.partial"):  # left by a killed process
-        shutil.rmtree(stale, ignore_errors=True)
-    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.", suffix=".partial"))
+    _clear_abandoned(final)
+    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.{claims.owner()}.", suffix=".partial"))
     try:
-        yield tmp
+        with claims.heartbeat(tmp):
+            yield tmp
         if final.exists():
             shutil.rmtree(final)
         os.replace(tmp, final)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _clear_abandoned(final: Path) -> None:
+    """Deletes the scratch folders of ``final`` whose writers are gone: on this host a dead pid, anywhere a heartbeat
+    older than the lease. A folder named before writers were (``.<name>.<random>.partial``, by a kit without
+    heartbeats) counts as gone once its mtime is older than the lease: a killed process's leftover then goes at the
+    next build, while one that a not yet upgraded kit just made is left alone for a lease. (Such a kit would delete
+    our folders blindly, so hosts sharing a KIT_HOME must all run a kit with claims.)"""
+    for partial in final.parent.glob(f".{final.name}.*.partial"):
+        writer_host, pid = partial_writer(partial, final.name)
+        if claims.writer_gone(partial, writer_host, pid):
+            log.info("removing %s, left by a writer that is gone", partial)
+            shutil.rmtree(partial, ignore_errors=True)
+
+
+def partial_writer(partial: Path, final_name: str) -> tuple[str | None, int | None]:
+    """(host, pid) that a scratch folder's name records, or (None, None) for one named before writers were."""
+    middle = partial.name[len(f".{final_name}.") : -len(".partial")]
+    writer, dot, _ = middle.rpartition(".")
+    writer_host, dash, pid = writer.rpartition("-")
+    if not (dot and dash and pid.isdigit()):
+        return None, None
+    return writer_host, int(pid)
