@@ -376,8 +376,8 @@ def locked(phase_dir: Path) -> Iterator[None]:
     """Held while a phase is checked and built: two sweeps sharing a run on one KIT_HOME never build it (or clear
     its half-written folder) at once; the second waits, then finds it done. Re-entrant within a thread.
 
-    Two things are held, both in ``KIT_HOME/locks`` and named by the phase's resolved path. A file lock
-    (``<hash>.lock``) makes waiting on this host cheap, and the operating system releases it when its process dies.
+    Two things are held, both in ``KIT_HOME/locks``, named by the phase's path in KIT_HOME (``lock_name``). A file
+    lock (``<hash>.lock``) makes waiting on this host cheap, and the operating system releases it when its process dies.
     It may not exclude another host on a shared filesystem, so a claim file (``<hash>.claim``, kit.claims) does: made
     with O_EXCL, naming its host and pid, its mtime refreshed by a heartbeat. A claim left by a killed process is
     taken over at once on its host (its pid is dead) and after the lease (``KIT_CLAIM_LEASE_S``) on another; a
@@ -386,7 +386,7 @@ def locked(phase_dir: Path) -> Iterator[None]:
 
     folder = kit_home() / "locks"
     folder.mkdir(parents=True, exist_ok=True)
-    name = content_hash(str(phase_dir.resolve()), 16)
+    name = lock_name(phase_dir)
     held = _held.__dict__.setdefault("names", set())
     if name in held:
         yield
@@ -404,6 +404,13 @@ def locked(phase_dir: Path) -> Iterator[None]:
     finally:
         held.discard(name)
         lock.release()
+
+
+def lock_name(phase_dir: Path) -> str:
+    """A phase's lock and claim name: the hash of its path inside KIT_HOME, so that hosts mounting a shared KIT_HOME
+    at different places name it alike (a path outside KIT_HOME by its resolved absolute path)."""
+    path, home = phase_dir.resolve(), kit_home().resolve()
+    return content_hash(str(path.relative_to(home) if path.is_relative_to(home) else path), 16)
 
 
 @contextmanager

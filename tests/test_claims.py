@@ -30,7 +30,7 @@ def home(tmp_path, monkeypatch) -> Path:
 
 
 def claim_path(phase: Path) -> Path:
-    return runs.kit_home() / "locks" / f"{runs.content_hash(str(phase.resolve()), 16)}.claim"
+    return runs.kit_home() / "locks" / f"{runs.lock_name(phase)}.claim"
 
 
 def fake_claim(phase: Path, host: str = "elsewhere", pid: int = 4242, age_s: float = 0.0) -> Path:
@@ -289,3 +289,11 @@ def test_partial_writer_reads_hosts_with_dots_and_dashes():
         77,
     )
     assert runs.partial_writer(Path(".train.ab_c.partial"), "train") == (None, None)
+
+
+def test_hosts_mounting_kit_home_at_different_places_name_a_phases_lock_alike(tmp_path, monkeypatch):
+    monkeypatch.setenv("KIT_HOME", str(tmp_path / "mnt" / "a"))
+    here = runs.lock_name(tmp_path / "mnt" / "a" / "runs" / "abc" / "train")
+    monkeypatch.setenv("KIT_HOME", str(tmp_path / "shared"))  # the same KIT_HOME as another host mounts it
+    assert runs.lock_name(tmp_path / "shared" / "runs" / "abc" / "train") == here
+    assert runs.lock_name(tmp_path / "shared" / "runs" / "abd" / "train") != here
