@@ -61,7 +61,10 @@ SEEDS ?=
 ARGS ?=
 # GPU_CLASS=t4 (laptop-8gb, laptop-4070, t4, a100, h100): the GPU a gpu-profile plan's estimates are for.
 GPU_CLASS ?=
-PROFILE_FLAG := $(if $(PROFILE),--profile $(PROFILE),) $(if $(GPU_CLASS),--gpu-class $(GPU_CLASS),)
+# ENGINE=ray runs the sweep on a Ray cluster (RAY_ADDRESS, else a local one; README "Run a sweep on a cluster").
+ENGINE ?=
+PROFILE_FLAG := $(if $(PROFILE),--profile $(PROFILE),) $(if $(GPU_CLASS),--gpu-class $(GPU_CLASS),) \
+  $(if $(ENGINE),--engine $(ENGINE),)
 OVERRIDES := $(if $(SEEDS),grid.seeds=$(SEEDS),) $(ARGS)
 SWEEP := $(if $(DRY),plan,sweep)
 

@@ -17,6 +17,7 @@ from kit.estimate import DEFAULT_GPU_CLASS, GPU_CLASSES
 from kit.export.bundle import ExportNotFound
 from kit.recipe import PROFILES, RecipeError, load_recipe, shipped_recipes
 from kit.runs import results_root
+from kit.sweep import ENGINES
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -88,11 +89,20 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     recipe = load_recipe(args.recipe, args.overrides, profile=args.profile)
     speed = measured_speed(recipe.profile, recipe, args.gpu_class)
-    print(format_plan(recipe, plan(recipe, speed), speed), flush=True)
-    if args.dry:
-        return 0
+    if args.engine == "ray":  # the plan with the run ids the cluster's training workers make, and its waves
+        from kit.cluster import RayEngine
+
+        with RayEngine(args.address, args.max_retries) as cluster:
+            print(format_plan(recipe, plan(recipe, speed, cluster.hardware), speed, cluster.hardware), flush=True)
+            if args.dry:
+                return 0
+            rows = run_sweep(recipe, _results_dir(recipe, args.overrides), args.log_samples, "ray", cluster=cluster)
+    else:
+        print(format_plan(recipe, plan(recipe, speed), speed), flush=True)
+        if args.dry:
+            return 0
+        rows = run_sweep(recipe, _results_dir(recipe, args.overrides), log_samples=args.log_samples)
     out = _results_dir(recipe, args.overrides)
-    rows = run_sweep(recipe, out, log_samples=args.log_samples)
     failed = sum(r["status"] == "failed" for r in rows)
     _write_report(recipe.name, rows, out)
     _write_across(recipe.name)
@@ -412,6 +422,20 @@ def main(argv: list[str] | None = None) -> None:
             help=f"the GPU a gpu-profile plan estimates for (default {DEFAULT_GPU_CLASS}; kit/estimate.py)",
         )
         p.add_argument("--log-samples", action="store_true", help=LOG_SAMPLES_HELP)
+        p.add_argument(
+            "--engine",
+            choices=ENGINES,
+            default="local",
+            help="local: node after node on this machine; ray: across a Ray cluster, each node as soon as what it "
+            "needs is built (kit/cluster.py; the plan adds the critical path)",
+        )
+        p.add_argument("--address", help="the Ray cluster to use (default: RAY_ADDRESS, else a local one)")
+        p.add_argument(
+            "--max-retries",
+            type=int,
+            default=3,
+            help="times a Ray task whose worker or node died is retried (default 3; the kit's own errors are not)",
+        )
         p.set_defaults(func=func)
     p = sub.add_parser("bench", help="measure eval and training speed side by side (results/bench/)")
     p.add_argument("--skip-train", action="store_true", help="only the evaluation half")

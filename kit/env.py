@@ -191,8 +191,11 @@ def n_threads(requested: int | None) -> int:
 
 
 def cpus_given() -> int:
-    """The CPUs this process may run on: its affinity (a container's, a batch scheduler's or a cluster task's share),
-    not the machine's count, which oversubscribes a shared node."""
+    """The CPUs this process may run on: ``KIT_CPUS`` where a scheduler says what it assigned (the Ray engine sets it
+    from a task's resources, kit.cluster), else its affinity (a container's or a batch job's share), not the
+    machine's count, which oversubscribes a shared node."""
+    if os.environ.get("KIT_CPUS"):
+        return max(1, int(os.environ["KIT_CPUS"]))
     try:
         return len(os.sched_getaffinity(0)) or 1
     except AttributeError:  # macOS and Windows have no affinity call

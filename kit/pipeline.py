@@ -42,19 +42,19 @@ def run_recipe(
     return write_summary(summary, summary_path(recipe.name, tag, results_dir))
 
 
-def compute_run(recipe: Recipe, planned: PlannedRun | None = None) -> dict:
-    """Train, export and score (or reuse) a recipe's run; its summary, written nowhere."""
+def compute_run(recipe: Recipe, planned: PlannedRun | None = None, hw: env.Hardware | None = None) -> dict:
+    """Train, export and score (or reuse) a recipe's run; its summary, written nowhere. ``hw``: the hardware its
+    keys were planned for (kit.dag; a cluster's training workers), else this machine's."""
     started = time.time()
     timings: dict[str, float] = {}
     resolved = recipe.to_dict()
-    hw = env.choose(recipe.train.backend, recipe.train.dtype, recipe.train.quantization)
-    log.info("hardware: %s on %s, %s (%s)", hw.backend, hw.device_name, hw.dtype, hw.reason)
+    hw = hw or choose_hardware(recipe)
     with runs.timed(timings, "train"):
         stages = train_stages(recipe, hw)
     run = stages[-1]["dir"]
-    manifest, metrics, base_path = stages[-1]["manifest"], stages[-1]["metrics"], stages[-1]["base"]["path"]
+    manifest, metrics = stages[-1]["manifest"], stages[-1]["metrics"]
     with runs.timed(timings, "export"):
-        export = export_phase(run.export(resolved["export"]), base_path, run.train, recipe, run)
+        export = export_run(recipe, stages)
     with runs.timed(timings, "eval"):
         scores = eval_phase(Path(export["dir"]), Path(export["gguf"]), recipe)
     with runs.timed(timings, "baseline"):
@@ -143,12 +143,21 @@ def prepare_run(run: RunDir, key: dict, hw: env.Hardware) -> None:
         runs.write_json(run.hardware, hw.__dict__)
 
 
-def train_stages(recipe: Recipe, hw: env.Hardware) -> list[dict]:
-    """Train (or reuse) every stage in order; each starts from its parent's weights (kit.runs.stage_keys)."""
+def choose_hardware(recipe: Recipe) -> env.Hardware:
+    """The backend, device and dtype this machine trains ``recipe`` with (they enter its run keys), logged."""
+    hw = env.choose(recipe.train.backend, recipe.train.dtype, recipe.train.quantization)
+    log.info("hardware: %s on %s, %s (%s)", hw.backend, hw.device_name, hw.dtype, hw.reason)
+    return hw
+
+
+def train_stages(recipe: Recipe, hw: env.Hardware, upto: int | None = None) -> list[dict]:
+    """Train (or reuse) every stage in order, or the first ``upto``; each starts from its parent's weights
+    (kit.runs.stage_keys)."""
     resolved = recipe.to_dict()
     done: dict[str, dict] = {}
     out: list[dict] = []
-    for stage, (name, key) in zip(recipe.stage_list(), runs.stage_keys(resolved, hw.backend, hw.dtype), strict=True):
+    pairs = list(zip(recipe.stage_list(), runs.stage_keys(resolved, hw.backend, hw.dtype), strict=True))
+    for stage, (name, key) in pairs[:upto]:
         run = runs.run_dir(key)
         with runs.locked(run.train):  # the stage's data, base and adapter, built by one process at a time
             reused = runs.is_done(run.train)
@@ -368,7 +377,63 @@ def samples_phase(recipe: Recipe, summary: dict, folder: Path) -> None:
 
 def baseline_phase(recipe: Recipe, hw: env.Hardware, base_path: str, run: RunDir) -> dict:
     """The untrained base model, exported and scored the same way (cached per base model)."""
+    export = baseline_export(recipe, base_path, run)
+    return eval_phase(Path(export["dir"]), Path(export["gguf"]), recipe, label="baseline")
+
+
+def baseline_export(recipe: Recipe, base_path: str, run: RunDir) -> dict:
+    """The untrained base model's GGUF (cached per base model and export settings); its parity probes are the
+    first prompts of ``run``, the run that needed it first."""
     resolved = recipe.to_dict()
     out = runs.baseline_dir(resolved["model"], resolved["export"])
-    export = export_phase(runs.baseline_export_dir(out), base_path, None, recipe, run)
-    return eval_phase(Path(export["dir"]), Path(export["gguf"]), recipe, label="baseline")
+    return export_phase(runs.baseline_export_dir(out), base_path, None, recipe, run)
+
+
+def export_run(recipe: Recipe, stages: list[dict]) -> dict:
+    """The last stage's export (``export_phase``): the GGUF that is scored."""
+    run = stages[-1]["dir"]
+    return export_phase(run.export(recipe.to_dict()["export"]), stages[-1]["base"]["path"], run.train, recipe, run)
+
+
+# --- a sweep's graph (kit.dag): each node builds one cached thing, the things it depends on already built --------
+
+
+def build_stage(recipe: Recipe, hw: env.Hardware, index: int) -> None:
+    """Stage ``index`` of ``recipe``'s run (its data, and its adapter), on the hardware its key was planned for."""
+    check_hardware(recipe, hw)
+    train_stages(recipe, hw, upto=index + 1)
+
+
+def build_merge(recipe: Recipe, hw: env.Hardware, index: int) -> None:
+    """The merged weights stage ``index`` starts from: its parent's adapter merged into the parent's base."""
+    stage_base(recipe, train_stages(recipe, hw, upto=index)[-1])
+
+
+def build_export(recipe: Recipe, hw: env.Hardware) -> None:
+    export_run(recipe, train_stages(recipe, hw))
+
+
+def build_baseline_eval(recipe: Recipe, hw: env.Hardware) -> None:
+    baseline_phase(recipe, hw, stage_base(recipe, None)["path"], last_stage_dir(recipe, hw))
+
+
+def build_summaries(planned: list[PlannedRun], hw: env.Hardware) -> list[dict]:
+    """Score each planned run's GGUF (one GGUF: they share their last stage) and assemble their summaries, which
+    go back to the driver: only the driver writes results/."""
+    return [compute_run(p.recipe, p, hw) for p in planned]
+
+
+def last_stage_dir(recipe: Recipe, hw: env.Hardware) -> RunDir:
+    return runs.run_dir(runs.train_key(recipe.to_dict(), hw.backend, hw.dtype))
+
+
+def check_hardware(recipe: Recipe, hw: env.Hardware) -> None:
+    """Refuse to train where the machine would choose other hardware than the plan's keys were made for: its
+    adapter would be filed under another machine's run id."""
+    here = env.choose(recipe.train.backend, recipe.train.dtype, recipe.train.quantization)
+    if (here.backend, here.dtype) != (hw.backend, hw.dtype):
+        raise RunError(
+            f"this worker ({here.device_name}) trains with {here.backend}/{here.dtype}, but the sweep's run ids were "
+            f"planned for {hw.backend}/{hw.dtype} ({hw.device_name}): give every training worker the same kind of "
+            "device, or set train.backend and train.dtype in the recipe"
+        )

@@ -7,6 +7,7 @@ calls cached is one the sweep skips.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from kit import env, runs
@@ -48,13 +49,15 @@ class PlanLine:
         return self.stages[-1].run_id
 
 
-def plan(recipe: Recipe, speed: dict) -> list[PlanLine]:
-    """Each planned run's stages, what is cached, and the time left, at ``speed`` (measured_speed)."""
-    hw = env.choose(recipe.train.backend, recipe.train.dtype, recipe.train.quantization)
+def plan(recipe: Recipe, speed: dict, hardware: Callable[[Recipe], env.Hardware] | None = None) -> list[PlanLine]:
+    """Each planned run's stages, what is cached, and the time left, at ``speed`` (measured_speed). ``hardware``:
+    where a run's stages train (a cluster's workers, kit.cluster), else this machine."""
+    hardware = hardware or this_machine
     lines: list[PlanLine] = []
     planned_stages: set[str] = set()
     for planned in recipe.runs():
         r = planned.recipe
+        hw = hardware(r)
         resolved = r.to_dict()
         stages = []
         for (name, key), (examples, epoch_tokens), stage in zip(
@@ -81,6 +84,34 @@ def plan(recipe: Recipe, speed: dict) -> list[PlanLine]:
         estimate = 0.0 if scored or duplicate else _estimate(r, todo, speed)
         lines.append(PlanLine(planned, stages, scored, estimate))
     return lines
+
+
+def this_machine(recipe: Recipe) -> env.Hardware:
+    return env.choose(recipe.train.backend, recipe.train.dtype, recipe.train.quantization)
+
+
+def critical_path(recipe: Recipe, lines: list[PlanLine], speed: dict, hardware) -> tuple[float, float, int] | None:
+    """(critical path, serial sum, stages in a row) in seconds of what is left, over the sweep's graph (kit.dag):
+    the time with a worker for every node as soon as what it needs is built, against one node after another. None
+    when no speed is known."""
+    from kit import dag
+
+    if speed["tokens_per_s"] is None:
+        return None
+    tokens = {st.run_id: st.tokens or 0 for line in lines for st in line.stages}
+    graph = dag.build(recipe, hardware)
+    for node in graph.nodes.values():
+        items = sum((t.n or 100) for t in node.recipe.eval.tasks) * speed["eval_s_per_item"]
+        if node.kind == "stage":
+            node.estimate_s = tokens.get(node.id.split(":", 1)[1], 0) / speed["tokens_per_s"] + speed["worker_s"]
+        elif node.kind == "export":
+            node.estimate_s = speed["overhead_s"]
+        elif node.kind == "baseline":
+            node.estimate_s = speed["overhead_s"] + items
+        elif node.kind == "eval":
+            node.estimate_s = items
+    path, stages = graph.critical_path()
+    return path, graph.serial_s(), stages
 
 
 def stage_examples(recipe: Recipe) -> list[int | None]:
@@ -216,7 +247,24 @@ def gpu_model(recipe: Recipe | None, gpu_class: str | None) -> dict:
     return out
 
 
-def format_plan(recipe: Recipe, lines: list[PlanLine], speed: dict) -> str:
+def format_plan(recipe: Recipe, lines: list[PlanLine], speed: dict, cluster=None) -> str:
+    """The plan as printed; ``cluster``: the hardware function of a Ray cluster (kit.cluster), which adds the
+    critical path a cluster would take beside the serial sum."""
+    out = _format_plan(recipe, lines, speed)
+    if cluster is None:
+        return out
+    found = critical_path(recipe, lines, speed, cluster)
+    if found is None:
+        return out + "\non a cluster (--engine ray): no estimate without a training speed for this base"
+    path, serial, stages = found
+    line = (
+        f"on a cluster (--engine ray): {_hmmss(path)} along the critical path ({stages} stage(s) trained one after "
+        f"another), with a worker free for every node whose inputs are built; {_hmmss(serial)} one node after another"
+    )
+    return out + "\n" + line
+
+
+def _format_plan(recipe: Recipe, lines: list[PlanLine], speed: dict) -> str:
     owner: dict[str, str] = {}
     out = [
         f"plan for {recipe.name} ({recipe.profile} profile, base {recipe.model.base}): {len(lines)} runs",

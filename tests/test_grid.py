@@ -94,30 +94,34 @@ def test_arm_naming_an_unknown_source_or_task_is_reported(tmp_path):
 
 
 def test_a_failed_run_becomes_a_row_and_the_sweep_goes_on(tmp_path, monkeypatch, isolated):
-    import kit.pipeline
-    import kit.runs
+    """Each node stands in for itself (kit.dag.run_node): one run's stage runs out of memory; that run gives a failed
+    row naming the node, the sweep goes on, and the stored summaries give the same rows."""
+    import kit.dag
     from kit.report.summary import stored_rows
     from kit.sweep import run_sweep
 
-    def fake_run(recipe, results_dir=None, planned=None, log_samples=False):
-        if planned.tag == "math-f0.25":
+    def fake_node(node):
+        if node.kind == "stage" and node.label == "math-f0.25":
             raise MemoryError("CUDA out of memory (simulated)")
-        summary = ok_summary(
-            recipe=recipe.name,
-            run_id=f"id-{planned.tag}",
-            grid={"arm": planned.arm, "fraction": planned.fraction},
-            scores={t.task: {"score": 0.5, "version": "v", "n_items": 2} for t in recipe.eval.tasks},
-            baseline_scores={t.task: {"score": 0.1, "version": "v"} for t in recipe.eval.tasks},
-        )
-        runs.write_json(kit.runs.summary_path(recipe.name, planned.tag), summary)
-        return summary
+        if node.kind != "eval":
+            return None
+        return [
+            ok_summary(
+                recipe=p.recipe.name,
+                run_id=f"id-{p.tag}",
+                grid={"arm": p.arm, "fraction": p.fraction},
+                scores={t.task: {"score": 0.5, "version": "v", "n_items": 2} for t in p.recipe.eval.tasks},
+                baseline_scores={t.task: {"score": 0.1, "version": "v"} for t in p.recipe.eval.tasks},
+            )
+            for p in node.planned
+        ]
 
-    monkeypatch.setattr(kit.pipeline, "run_recipe", fake_run)
+    monkeypatch.setattr(kit.dag, "run_node", fake_node)
     recipe = load_recipe(write_recipe(tmp_path / "g.yaml", GRID), profile="cpu")
     rows = run_sweep(recipe)
     failed = [r for r in rows if r["status"] == "failed"]
     assert [(r["arm"], r["fraction"], r["task"]) for r in failed] == [("math", 0.25, "builtin_math")]
-    assert "out of memory" in failed[0]["error"]
+    assert "stage math-f0.25 failed" in failed[0]["error"] and "out of memory" in failed[0]["error"]
     assert sum(r["status"] == "ok" and r["arm"] != "base" for r in rows) == 3 + 4 * 2
     assert sorted(map(str, stored_rows("g"))) == sorted(map(str, rows))
 

@@ -93,6 +93,25 @@ def eval_key(export_dir: Path, task, spec, recipe: Recipe) -> tuple[dict, Path]:
     return settings, runs.eval_dir(export_dir, spec.name, settings)
 
 
+def passes(export_dir: Path, recipe: Recipe) -> list[Path]:
+    """The cache folders of every pass (generation, dense) ``eval_phase`` would score on this export, optional
+    tasks that are unavailable here left out: what names an eval node of a sweep's graph (kit.dag)."""
+    out = []
+    for spec in recipe.eval.tasks:
+        task = for_spec(spec)
+        if spec.optional and getattr(task, "unavailable", lambda: None)():
+            continue
+        out.append(eval_key(export_dir, task, spec, recipe)[1])
+        dense = dense_plan(export_dir, task, spec, recipe)
+        if dense is not None:
+            out.append(dense[1])
+    return out
+
+
+def passes_done(folders: list[Path]) -> bool:
+    return all(_has_metrics(folder) for folder in folders)
+
+
 def eval_done(export_dir: Path, spec, recipe: Recipe) -> bool:
     """Whether every pass a task spec asks for (generation, dense) is cached for this export."""
     task = for_spec(spec)

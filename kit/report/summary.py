@@ -93,7 +93,7 @@ def failed_summary(planned: PlannedRun, exc: BaseException) -> FailedSummary:
         "grid": {"arm": planned.arm, "fraction": planned.fraction, "seed": planned.seed},
         "status": "failed",
         "error": f"{type(exc).__name__}: {exc}",
-        "traceback": traceback.format_exc(limit=8),
+        "traceback": "".join(traceback.format_exception(exc, limit=8)),
         "profile": planned.recipe.profile,
         "tasks": [t.name for t in planned.recipe.eval.tasks],
         "examples": stage_examples(planned.recipe)[-1],
