@@ -94,6 +94,14 @@ def resources(node_cpus: int, node_gpus: float, site: dict[str, dict]) -> dict[s
     for kind, asks in site.items():
         out[kind] = {**out[kind], **asks}
     out["baseline"] = out["eval"]
+    too_big = [
+        f"{kind} asks {asks.get(key, 0):g} {what} and the largest node has {have:g}"
+        for kind, asks in out.items()
+        for key, what, have in (("num_cpus", "CPUs", node_cpus), ("num_gpus", "GPUs", node_gpus))
+        if asks.get(key, 0) > have
+    ]
+    if too_big:  # Ray would wait for such a node for ever
+        raise ValueError("no node of this Ray cluster can run " + "; ".join(too_big) + " (KIT_RAY_RESOURCES)")
     return {kind: _ray_options(asks) for kind, asks in out.items()}
 
 

@@ -127,24 +127,33 @@ def test_ages_are_read_on_the_file_servers_clock_not_this_hosts(tmp_path, monkey
     assert claims.writer_gone(held, "elsewhere", 4242)
 
 
-def test_threads_racing_for_one_phase_never_hold_it_together(tmp_path):
-    phase, inside, most = tmp_path / "train", [0], [0]
-    guard = threading.Lock()
+def most_at_once(hold, threads: int, rounds: int = 1, pause_s: float = 0.005) -> int:
+    """The most threads inside ``hold()``'s block at once, of ``threads`` started together, each entering it
+    ``rounds`` times."""
+    inside, most = [0], [0]
+    guard, go = threading.Lock(), threading.Barrier(threads)
 
     def build() -> None:
-        for _ in range(5):
-            with runs.locked(phase):
+        go.wait()
+        for _ in range(rounds):
+            with hold():
                 with guard:
                     inside[0] += 1
                     most[0] = max(most[0], inside[0])
-                time.sleep(0.005)
+                time.sleep(pause_s)
                 with guard:
                     inside[0] -= 1
 
-    threads = [threading.Thread(target=build) for _ in range(4)]
-    [t.start() for t in threads]
-    [t.join(timeout=30) for t in threads]
-    assert most[0] == 1 and inside[0] == 0
+    started = [threading.Thread(target=build) for _ in range(threads)]
+    [t.start() for t in started]
+    [t.join(timeout=30) for t in started]
+    assert inside[0] == 0
+    return most[0]
+
+
+def test_threads_racing_for_one_phase_never_hold_it_together(tmp_path):
+    phase = tmp_path / "train"
+    assert most_at_once(lambda: runs.locked(phase), threads=4, rounds=5) == 1
     assert not claim_path(phase).exists()
 
 
@@ -152,24 +161,9 @@ def test_threads_racing_for_one_phase_never_hold_it_together(tmp_path):
 def test_breakers_racing_for_one_abandoned_claim_never_both_win(tmp_path, round_):
     """The claim alone (no file lock, as on a filesystem where flock does not reach other hosts): several threads
     find the same expired claim at once, each may try to break it, and still one holds the phase at a time."""
-    phase, inside, most = tmp_path / "train", [0], [0]
+    phase = tmp_path / "train"
     path = fake_claim(phase, age_s=10 * LEASE_S)
-    guard, go = threading.Lock(), threading.Barrier(6)
-
-    def build() -> None:
-        go.wait()
-        with claims.claimed(path, phase):
-            with guard:
-                inside[0] += 1
-                most[0] = max(most[0], inside[0])
-            time.sleep(0.01)
-            with guard:
-                inside[0] -= 1
-
-    threads = [threading.Thread(target=build) for _ in range(6)]
-    [t.start() for t in threads]
-    [t.join(timeout=30) for t in threads]
-    assert most[0] == 1 and inside[0] == 0
+    assert most_at_once(lambda: claims.claimed(path, phase), threads=6, pause_s=0.01) == 1
     assert not path.exists() and not list(path.parent.glob("*.break"))
 
 

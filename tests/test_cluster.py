@@ -107,6 +107,8 @@ def test_resources_give_training_a_gpu_scoring_a_share_and_baseline_what_eval_ge
     assert gpu["eval"] == gpu["baseline"] == {"num_gpus": 0.25, "num_cpus": 1}
     assert gpu["export"] == {"num_cpus": 2, "memory": 2 * 2**30}
     assert all(r == {"num_cpus": 4} for r in resources(4, 0, {}).values())  # CPU-only: a node per task
+    with pytest.raises(ValueError, match="stage asks 1 GPUs and the largest node has 0"):
+        resources(4, 0, {"stage": {"num_gpus": 1}})  # Ray would wait for such a node for ever
 
 
 # --- the Ray engine -------------------------------------------------------------------------------------------
@@ -260,3 +262,4 @@ def test_a_failing_arm_fails_alone_with_exit_1_and_a_second_sweep_submits_nothin
     again = sweep(DMT)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "(ray engine): built nothing; 0 node(s) failed" in again.stderr
+    assert "on a cluster (--engine ray): 0:00 along the critical path" in again.stdout
