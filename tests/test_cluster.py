@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -124,6 +125,7 @@ def ray_cluster():
     ctx = ray.init(num_cpus=2, num_gpus=2, object_store_memory=100 * 2**20, _temp_dir=str(temp), log_to_driver=False)
     yield ctx
     ray.shutdown()
+    shutil.rmtree(temp, ignore_errors=True)
 
 
 def summaries(results: Path) -> dict[str, dict]:
@@ -190,6 +192,11 @@ def test_a_killed_task_is_retried_and_shared_nodes_are_built_once(ray_built):
         assert (home / "runs" / run_id / "train.log").read_text().count("train_runtime") == 1
     assert len(list(home.glob("runs/*/merged/DONE.json"))) == 1
     assert len(list(home.glob("baselines/*/export/DONE.json"))) == 1
+    # what each run's own nodes cost, for later plans: the shared specialist counts for the first run that needs it
+    cost = {tag: s["timings_s_this_invocation"] for tag, s in summaries(results).items()}
+    assert all(cost[tag]["train"] > 1 and cost[tag]["export"] > 1 for tag in TAGS)
+    assert cost["mixed_sequential"]["baseline"] > 1 and cost["dmt-f1"]["baseline"] == 0
+    assert len(list((home / "timings").glob("*.json"))) == 3
 
 
 @pytest.mark.slow
