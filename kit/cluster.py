@@ -173,10 +173,10 @@ class RayEngine:
         t = recipe.train
         key = (t.backend, t.dtype, t.quantization)
         if key not in self._hardware:
-            probe = ray.remote(_probe_hardware).options(
+            probe = ray.remote(env.for_training).options(
                 **self.options["stage"], runtime_env=self.runtime_env, name="kit: which hardware trains"
             )
-            self._hardware[key] = ray.get(probe.remote(*key))
+            self._hardware[key] = ray.get(probe.remote(t))
             hw = self._hardware[key]
             log.info("training workers: %s on %s, %s (%s)", hw.backend, hw.device_name, hw.dtype, hw.reason)
         return self._hardware[key]
@@ -224,10 +224,6 @@ def _run_here(sweep, node: dag.Node) -> None:
 
 def _cpus(options: dict) -> int:
     return max(1, int(options.get("num_cpus", 1)))
-
-
-def _probe_hardware(backend: str, dtype: str, quantization: str | None) -> env.Hardware:
-    return env.choose(backend, dtype, quantization)
 
 
 def _run_task(node: dag.Node) -> tuple[object, float]:

@@ -65,6 +65,12 @@ class Hardware:
     reason: str
 
 
+def for_training(train) -> Hardware:
+    """``choose`` for a recipe's ``train`` settings: the hardware this machine trains them with (its backend and
+    dtype enter the run keys)."""
+    return choose(train.backend, train.dtype, train.quantization)
+
+
 def choose(backend: str, dtype: str, quantization: str) -> Hardware:
     """Resolve the recipe's ``train.backend`` / ``train.dtype`` against the hardware, with a reason."""
     cuda = cuda_available()

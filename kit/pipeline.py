@@ -145,7 +145,7 @@ def prepare_run(run: RunDir, key: dict, hw: env.Hardware) -> None:
 
 def choose_hardware(recipe: Recipe) -> env.Hardware:
     """The backend, device and dtype this machine trains ``recipe`` with (they enter its run keys), logged."""
-    hw = env.choose(recipe.train.backend, recipe.train.dtype, recipe.train.quantization)
+    hw = env.for_training(recipe.train)
     log.info("hardware: %s on %s, %s (%s)", hw.backend, hw.device_name, hw.dtype, hw.reason)
     return hw
 
@@ -430,7 +430,7 @@ def last_stage_dir(recipe: Recipe, hw: env.Hardware) -> RunDir:
 def check_hardware(recipe: Recipe, hw: env.Hardware) -> None:
     """Refuse to train where the machine would choose other hardware than the plan's keys were made for: its
     adapter would be filed under another machine's run id."""
-    here = env.choose(recipe.train.backend, recipe.train.dtype, recipe.train.quantization)
+    here = env.for_training(recipe.train)
     if (here.backend, here.dtype) != (hw.backend, hw.dtype):
         raise RunError(
             f"this worker ({here.device_name}) trains with {here.backend}/{here.dtype}, but the sweep's run ids were "

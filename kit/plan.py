@@ -52,7 +52,7 @@ class PlanLine:
 def plan(recipe: Recipe, speed: dict, hardware: Callable[[Recipe], env.Hardware] | None = None) -> list[PlanLine]:
     """Each planned run's stages, what is cached, and the time left, at ``speed`` (measured_speed). ``hardware``:
     where a run's stages train (a cluster's workers, kit.cluster), else this machine."""
-    hardware = hardware or this_machine
+    hardware = hardware or (lambda r: env.for_training(r.train))
     lines: list[PlanLine] = []
     planned_stages: set[str] = set()
     for planned in recipe.runs():
@@ -84,10 +84,6 @@ def plan(recipe: Recipe, speed: dict, hardware: Callable[[Recipe], env.Hardware]
         estimate = 0.0 if scored or duplicate else _estimate(r, todo, speed)
         lines.append(PlanLine(planned, stages, scored, estimate))
     return lines
-
-
-def this_machine(recipe: Recipe) -> env.Hardware:
-    return env.choose(recipe.train.backend, recipe.train.dtype, recipe.train.quantization)
 
 
 def critical_path(recipe: Recipe, lines: list[PlanLine], speed: dict, hardware) -> tuple[float, float, int] | None:

@@ -148,7 +148,7 @@ def run_sweep(
     else:
         from kit.pipeline import choose_hardware
 
-        sweep = Sweep(dag.build(recipe, _memo(choose_hardware)), recipe, results_dir, log_samples)
+        sweep = Sweep(dag.build(recipe, choose_hardware), recipe, results_dir, log_samples)
         _announce(sweep)
         run_local(sweep)
     built = ", ".join(f"{n} {kind}" for kind, n in sweep.submitted.items()) or "nothing"
@@ -177,20 +177,6 @@ def _announce(sweep: Sweep) -> None:
     pending = Counter(n.kind for n in sweep.graph.pending())
     what = ", ".join(f"{pending[k]} {k}" for k in dag.KINDS if pending[k]) or "nothing"
     log.info("%s: %d node(s), to build: %s", sweep.recipe.name, len(sweep.graph.nodes), what)
-
-
-def _memo(hardware):
-    """``hardware(recipe)`` asked once per training setting (backend, dtype, quantization)."""
-    seen: dict[tuple, object] = {}
-
-    def cached(recipe: Recipe):
-        t = recipe.train
-        key = (t.backend, t.dtype, t.quantization)
-        if key not in seen:
-            seen[key] = hardware(recipe)
-        return seen[key]
-
-    return cached
 
 
 def _record_timing(summary: dict) -> None:

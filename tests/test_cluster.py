@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from kit import dag, runs
+from kit.pipeline import choose_hardware
 from kit.recipe import load_recipe
 from tests.conftest import REPO, write_recipe
 
@@ -49,14 +50,8 @@ def load(tmp_path: Path, text: str = DMT):
     return load_recipe(write_recipe(tmp_path / "dmt_tiny.yaml", text), profile="cpu")
 
 
-def this_machine(recipe):
-    from kit.pipeline import choose_hardware
-
-    return choose_hardware(recipe)
-
-
 def test_the_graph_has_one_node_per_shared_stage_merge_and_baseline(tmp_path, isolated):
-    graph = dag.build(load(tmp_path), this_machine)
+    graph = dag.build(load(tmp_path), choose_hardware)
     kinds = [n.kind for n in graph.nodes.values()]
     assert {k: kinds.count(k) for k in dag.KINDS} == {"stage": 4, "merge": 1, "export": 3, "baseline": 1, "eval": 3}
     (specialist,) = [n for n in graph.nodes.values() if n.kind == "stage" and n.index == 0]
@@ -70,7 +65,7 @@ def test_the_graph_has_one_node_per_shared_stage_merge_and_baseline(tmp_path, is
 
 
 def test_the_critical_path_is_the_longest_chain_of_what_is_left(tmp_path, isolated):
-    graph = dag.build(load(tmp_path), this_machine)
+    graph = dag.build(load(tmp_path), choose_hardware)
     for node in graph.nodes.values():
         node.estimate_s = {"stage": 100.0, "merge": 10.0, "export": 20.0, "baseline": 50.0, "eval": 5.0}[node.kind]
     # specialist, merge, the first run's stage 2, the baseline (which probes with that stage's prompts), an eval:
