@@ -29,14 +29,10 @@ def _eval_phase(export_dir: Path, gguf: Path, recipe: Recipe, label: str) -> dic
     from kit.eval.engine import open_engine
 
     scores, todo = {}, []
-    for spec in recipe.eval.tasks:
-        task = for_spec(spec)
-        why = spec.optional and getattr(task, "unavailable", lambda: None)()
-        if why:
-            log.warning("skipping optional task %s: %s", spec.name, why)
-            continue
-        settings, out = eval_key(export_dir, task, spec, recipe)
-        dense = dense_plan(export_dir, task, spec, recipe)
+    planned, skipped = task_passes(export_dir, recipe)
+    for name, why in skipped:
+        log.warning("skipping optional task %s: %s", name, why)
+    for spec, task, settings, out, dense in planned:
         if _all_cached(out, dense):
             scores[spec.name] = with_dense(runs.read_done(out), dense and runs.read_done(dense[1]))
         else:
@@ -93,19 +89,28 @@ def eval_key(export_dir: Path, task, spec, recipe: Recipe) -> tuple[dict, Path]:
     return settings, runs.eval_dir(export_dir, spec.name, settings)
 
 
-def passes(export_dir: Path, recipe: Recipe) -> list[Path]:
-    """The cache folders of every pass (generation, dense) ``eval_phase`` would score on this export, optional
-    tasks that are unavailable here left out: what names an eval node of a sweep's graph (kit.dag)."""
-    out = []
+def task_passes(export_dir: Path, recipe: Recipe) -> tuple[list[tuple], list[tuple[str, str]]]:
+    """The tasks ``eval_phase`` scores on this export, each as (spec, task, generation settings, its folder, the
+    dense pass's (settings, folder) or None); and the optional tasks unavailable here, as (name, why)."""
+    planned, skipped = [], []
     for spec in recipe.eval.tasks:
         task = for_spec(spec)
-        if spec.optional and getattr(task, "unavailable", lambda: None)():
+        why = spec.optional and getattr(task, "unavailable", lambda: None)()
+        if why:
+            skipped.append((spec.name, why))
             continue
-        out.append(eval_key(export_dir, task, spec, recipe)[1])
-        dense = dense_plan(export_dir, task, spec, recipe)
-        if dense is not None:
-            out.append(dense[1])
-    return out
+        settings, out = eval_key(export_dir, task, spec, recipe)
+        planned.append((spec, task, settings, out, dense_plan(export_dir, task, spec, recipe)))
+    return planned, skipped
+
+
+def passes(export_dir: Path, recipe: Recipe) -> list[Path]:
+    """The cache folders of every pass (generation, dense) ``eval_phase`` would score on this export: what names
+    an eval node of a sweep's graph (kit.dag)."""
+    folders = []
+    for *_, out, dense in task_passes(export_dir, recipe)[0]:
+        folders += [out] if dense is None else [out, dense[1]]
+    return folders
 
 
 def passes_done(folders: list[Path]) -> bool:
