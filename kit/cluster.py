@@ -196,7 +196,7 @@ class RayEngine:
                     options["runtime_env"] = self.runtime_env
                     pending[task.options(**options, name=f"kit {node.kind}: {node.label}").remote(node)] = node
                 else:
-                    _run_here(sweep, node)
+                    sweep.run_here(node)
             if not pending:
                 if not sweep.ready():
                     return
@@ -211,15 +211,6 @@ class RayEngine:
                 sweep.fail(node, RuntimeError(f"{type(exc).__name__} after {self.max_retries} retries: {exc}"))
             else:
                 sweep.finish(node, result, seconds)
-
-
-def _run_here(sweep, node: dag.Node) -> None:
-    try:
-        result = dag.run_node(node)
-    except Exception as exc:
-        sweep.fail(node, exc)
-    else:
-        sweep.finish(node, result, 0.0)
 
 
 def _cpus(options: dict) -> int:

@@ -48,7 +48,8 @@ class Sweep:
         self.bar = tqdm(total=len(graph.runs), desc=f"{recipe.name} runs", unit="run")
 
     def ready(self) -> list[dag.Node]:
-        """Nodes not started whose dependencies are built, in the graph's order; nodes needing a failed one fail."""
+        """Nodes not started whose dependencies are built, in the graph's order (a node needing a failed one never
+        is: ``fail`` marks it failed)."""
         out = []
         for node in self.graph.nodes.values():
             if node.id in self.built or node.id in self.failed or node.id in self.started:
@@ -74,6 +75,17 @@ class Sweep:
         if node.kind == "eval":
             for planned, summary in zip(node.planned, result, strict=True):
                 self._record(planned, self._finish_run(planned, summary))
+
+    def run_here(self, node: dag.Node) -> None:
+        """Build ``node`` in this process, then ``finish`` or ``fail`` it: one failed node (OOM, timeout, bad data)
+        must not end the sweep."""
+        started = time.perf_counter()
+        try:
+            result = dag.run_node(node)
+        except Exception as exc:
+            self.fail(node, exc)
+        else:
+            self.finish(node, result, round(time.perf_counter() - started, 2))
 
     def fail(self, node: dag.Node, exc: BaseException) -> None:
         """``node`` failed: it, and every node that needs it, gives failed rows for its runs; the rest go on."""
@@ -162,15 +174,8 @@ def run_local(sweep: Sweep) -> None:
         ready = sweep.ready()
         if not ready:
             break
-        node = ready[0]
-        sweep.start(node)
-        started = time.perf_counter()
-        try:
-            result = dag.run_node(node)
-        except Exception as exc:  # one failed node (OOM, timeout, bad data) must not end the sweep
-            sweep.fail(node, exc)
-        else:
-            sweep.finish(node, result, round(time.perf_counter() - started, 2))
+        sweep.start(ready[0])
+        sweep.run_here(ready[0])
 
 
 def _announce(sweep: Sweep) -> None:
