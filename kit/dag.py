@@ -100,7 +100,7 @@ def build(recipe: Recipe, hardware: Callable[[Recipe], env.Hardware]) -> Graph:
                     f"merge:{parent.id}", "merge", f"{label} (merge)", deps, runs.is_done(parent.merged), r, hw, i
                 )
                 deps = [graph.add(merge).id]
-            prev = graph.add(Node(f"stage:{run.id}", "stage", label, deps, runs.is_done(run.train), r, hw, i)).id
+            prev = graph.add(Node(stage_id(run.id), "stage", label, deps, runs.is_done(run.train), r, hw, i)).id
             parent = run
         export_dir = run.export(resolved["export"])
         export = Node(
@@ -121,6 +121,11 @@ def build(recipe: Recipe, hardware: Callable[[Recipe], env.Hardware]) -> Graph:
         node.planned.append(planned)
         graph.runs.append((planned, node.id))
     return graph
+
+
+def stage_id(run_id: str) -> str:
+    """The node of the stage whose run directory is ``run_id``."""
+    return f"stage:{run_id}"
 
 
 def run_node(node: Node) -> list[dict] | None:

@@ -94,12 +94,12 @@ def critical_path(recipe: Recipe, lines: list[PlanLine], speed: dict, hardware) 
 
     if speed["tokens_per_s"] is None:
         return None
-    tokens = {st.run_id: st.tokens or 0 for line in lines for st in line.stages}
+    tokens = {dag.stage_id(st.run_id): st.tokens or 0 for line in lines for st in line.stages}
     graph = dag.build(recipe, hardware)
     for node in graph.nodes.values():
         items = sum((t.n or 100) for t in node.recipe.eval.tasks) * speed["eval_s_per_item"]
         if node.kind == "stage":
-            node.estimate_s = tokens.get(node.id.split(":", 1)[1], 0) / speed["tokens_per_s"] + speed["worker_s"]
+            node.estimate_s = tokens.get(node.id, 0) / speed["tokens_per_s"] + speed["worker_s"]
         elif node.kind == "export":
             node.estimate_s = speed["overhead_s"]
         elif node.kind == "baseline":
